@@ -1,0 +1,42 @@
+"""Where parse work runs: in this process, or across worker processes.
+
+The pipeline hands over chunks and gets ParsedChunks back in order; it does
+not know how they were computed. A cluster engine can stand in here later.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+
+from jobs.parse_batch import Job, ParsedChunk, WorkItem, parse_chunk
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def run_chunks(job: Job, chunks: Iterable[list[WorkItem]], workers: int) -> Iterator[ParsedChunk]:
+    if workers <= 1:
+        for chunk in chunks:
+            yield parse_chunk(job, chunk)
+        return
+    # forkserver: children start clean (no inherited threads from Polars/Arrow pools).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["jobs.parse_batch"])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        # map() submits everything at once; bound what is in flight so memory stays flat.
+        yield from _bounded_map(pool, partial(parse_chunk, job), chunks, in_flight=workers * 3)
+
+
+def _bounded_map(pool: ProcessPoolExecutor, function, items: Iterable, in_flight: int) -> Iterator:
+    pending = []
+    for item in items:
+        pending.append(pool.submit(function, item))
+        if len(pending) >= in_flight:
+            yield pending.pop(0).result()
+    for future in pending:
+        yield future.result()

@@ -1,0 +1,106 @@
+"""A chunk of raw files -> columnar results. The unit of work a worker runs.
+
+Reads each file (the only I/O here), hashes it, parses it, and returns Arrow
+tables: article rows, reject rows and one outcome row per file for the
+manifest. A file whose hash matches what the manifest already holds is
+reported `unchanged` and not parsed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from jobs import PARSER_VERSION
+from jobs.errors import Rejected
+from jobs.frame import ARTICLE_BATCH_SCHEMA, REJECT_BATCH_SCHEMA, to_table
+from jobs.record import parse_article
+
+OUTCOME_SCHEMA = pa.schema([
+    ("raw_path", pa.string()), ("size", pa.int64()), ("mtime_ns", pa.int64()), ("sha256", pa.string()),
+    ("status", pa.string()), ("article_id", pa.string()), ("source", pa.string()), ("date", pa.date32()),
+    ("reject_reason", pa.string()), ("reject_message", pa.string()),
+])
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    raw_path: str
+    size: int
+    mtime_ns: int
+    known_sha256: str | None  # hash from the manifest; equal content is not reparsed
+
+
+@dataclass(frozen=True)
+class Job:
+    raw_dir: str
+    run_id: str
+    started_at: dt.datetime
+    max_bytes: int
+
+
+@dataclass
+class ParsedChunk:
+    articles: pa.Table
+    rejects: pa.Table
+    outcomes: pa.Table
+
+
+def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
+    articles, rejects, outcomes = [], [], []
+    for item in items:
+        outcome = {"raw_path": item.raw_path, "size": item.size, "mtime_ns": item.mtime_ns}
+        try:
+            data = _read(os.path.join(job.raw_dir, item.raw_path), item, job.max_bytes)
+            outcome["sha256"] = sha = hashlib.sha256(data).hexdigest()
+            if sha == item.known_sha256:
+                outcomes.append(outcome | {"status": "unchanged"})
+                continue
+            record = parse_article(data, item.raw_path)
+        except Rejected as rejected:
+            sha = outcome.get("sha256")
+            rejects.append({
+                "raw_path": item.raw_path, "reason": rejected.reason, "message": rejected.message,
+                "raw_sha256": sha, "size": item.size if item.size >= 0 else None,
+                "run_id": job.run_id, "rejected_at": job.started_at,
+            })
+            outcomes.append(outcome | {"status": "reject", "reject_reason": rejected.reason, "reject_message": rejected.message})
+            continue
+        record.update(ingested_at=job.started_at, parser_version=PARSER_VERSION, run_id=job.run_id)
+        articles.append(record)
+        outcomes.append(outcome | {"status": "article", "article_id": record["article_id"], "source": record["source"], "date": record["date"]})
+    return ParsedChunk(
+        to_table(articles, ARTICLE_BATCH_SCHEMA),
+        to_table(rejects, REJECT_BATCH_SCHEMA),
+        to_table(outcomes, OUTCOME_SCHEMA),
+    )
+
+
+def _read(path: str, item: WorkItem, max_bytes: int) -> bytes:
+    if item.size < 0:
+        raise Rejected("read_error", _describe_unstatable(path))
+    if item.size > max_bytes:
+        raise Rejected("too_large", f"{item.size} bytes > --max-bytes {max_bytes}")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as error:
+        raise Rejected("read_error", f"{type(error).__name__}: {error.strerror or error}") from None
+    if len(data) > max_bytes:  # grew since it was listed
+        raise Rejected("too_large", f"more than --max-bytes {max_bytes} bytes")
+    return data
+
+
+def _describe_unstatable(path: str) -> str:
+    try:
+        os.stat(path)
+    except OSError as error:
+        if os.path.islink(path):
+            kind = "symlink loop" if error.errno == 40 else "dangling symlink"
+            return f"{kind}: {error.strerror}"
+        return f"cannot stat: {error.strerror}"
+    return "file changed while listing"

@@ -1,0 +1,33 @@
+"""Hive partition paths: source=<value>/date=<YYYY-MM-DD>. Pure.
+
+Values are percent-encoded only where they must be (`%`, `/`, `\\`, `=`,
+control characters and a few characters that some filesystems refuse), so
+Chinese and spaces stay readable, DuckDB and Polars decode them back, and no
+value can make a path: `/` never survives and `..` becomes part of
+`source=..`, a plain folder name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import unquote
+
+MAX_SEGMENT_BYTES = 200  # below the 255-byte NAME_MAX of common filesystems
+_MUST_ENCODE = set('%/\\=:*?"<>|#') | {chr(c) for c in range(0x20)} | {"\x7f"}
+
+
+def encode_value(value: str) -> str:
+    return "".join(_percent(ch) if ch in _MUST_ENCODE else ch for ch in value)
+
+
+def _percent(ch: str) -> str:
+    return "".join(f"%{byte:02X}" for byte in ch.encode("utf-8"))
+
+
+def decode_value(segment: str) -> str:
+    return unquote(segment)
+
+
+def partition_dir(source: str, date: dt.date) -> str:
+    """Relative folder of a partition, e.g. `source=新浪财经/date=2021-08-19`."""
+    return f"source={encode_value(source)}/date={date.isoformat()}"

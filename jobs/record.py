@@ -1,0 +1,119 @@
+"""One raw file's bytes -> one article record (a dict of schema columns). Pure.
+
+Raises Rejected with a named reason when the file cannot become an article.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from typing import Any
+
+from jobs import urls
+from jobs.body import extract
+from jobs.dates import parse_published_at
+from jobs.decode import decode, normalise_newlines
+from jobs.errors import Rejected
+from jobs.front_matter import split_front_matter
+from jobs.partitions import MAX_SEGMENT_BYTES, encode_value
+
+MODELLED_KEYS = {"title", "categories", "author", "date", "headimg", "thumbnail"}
+_MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+
+
+def parse_article(data: bytes, raw_path: str) -> dict[str, Any]:
+    """Return the article's columns except run-level ones (ingested_at, run_id, parser_version)."""
+    text, encoding = decode(data)
+    metadata, body_html = split_front_matter(normalise_newlines(text))
+    published_at = parse_published_at(metadata.get("date"))
+    categories = _as_list(metadata.get("categories"))
+    author = _reduce_markdown(_as_text(metadata.get("author")))
+    source = derive_source(author, categories, raw_path)
+    title = _as_text(metadata.get("title"))
+    body = extract(body_html, source)
+    text_joined = "\n".join(body.paragraphs)
+    return {
+        "article_id": article_id(source, published_at, title, text_joined),
+        "source": source,
+        "date": published_at.date(),
+        "title": title,
+        "published_at": published_at,
+        "author": author,
+        "category": categories[0] if categories else None,
+        "channel": categories[2] if len(categories) >= 3 else None,
+        "categories": categories,
+        "text": text_joined,
+        "paragraphs": body.paragraphs,
+        "char_count": len(text_joined),
+        "paragraph_count": len(body.paragraphs),
+        "image_count": len(body.image_urls),
+        "image_urls": body.image_urls,
+        "link_urls": body.link_urls,
+        "headimg": urls.clean_single(_as_text(metadata.get("headimg"))),
+        "thumbnail": urls.clean_single(_as_text(metadata.get("thumbnail"))),
+        "original_title": body.fields.get("original_title"),
+        "byline": body.fields.get("byline"),
+        "editor": body.fields.get("editor"),
+        "keywords": body.fields.get("keywords", []),
+        "contributors": body.fields.get("contributors", []),
+        "raw_path": raw_path,
+        "raw_sha256": hashlib.sha256(data).hexdigest(),
+        "encoding": encoding,
+        "extra": _extra(metadata),
+    }
+
+
+def article_id(source: str, published_at: dt.datetime, title: str | None, text: str) -> str:
+    """Same source, instant and title -> same id, on every run and machine.
+
+    The id fixes the partition too (source and date), so duplicates always meet in one partition.
+    A blank title is not distinctive, so the text stands in for it.
+    """
+    key = "\x1f".join((source, published_at.isoformat(), title if title else "\x00" + text))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def derive_source(author: str | None, categories: list[str], raw_path: str) -> str:
+    """author, else the second category, else the raw path's source folder."""
+    for candidate in (author, _reduce_markdown(categories[1]) if len(categories) > 1 else None, _source_folder(raw_path)):
+        if candidate:
+            if len(encode_value(candidate).encode("utf-8")) > MAX_SEGMENT_BYTES:
+                raise Rejected("bad_source", f"source name too long for a partition folder: {candidate[:40]!r}...")
+            return candidate
+    raise Rejected("bad_source", "no author, no second category and no source folder in the path")
+
+
+def _source_folder(raw_path: str) -> str | None:
+    parts = raw_path.split("/")
+    if "_posts" in parts:  # source/_posts/<category>/<source>/<channel>/<title>.md
+        index = parts.index("_posts") + 2
+        return parts[index] if index < len(parts) - 1 else None
+    return parts[-3] if len(parts) >= 3 else None
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        value = " ".join(v for v in (_as_text(v) for v in value) if v)
+    elif not isinstance(value, str):
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    value = " ".join(value.split())
+    return value or None
+
+
+def _as_list(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    return [text for text in (_as_text(item) for item in items) if text]
+
+
+def _reduce_markdown(value: str | None) -> str | None:
+    """`Webtoons - [Naver](https://comic.naver.com)` -> `Webtoons - Naver`."""
+    return _MARKDOWN_LINK.sub(r"\1", value) if value and "](" in value else value
+
+
+def _extra(metadata: dict[str, Any]) -> str | None:
+    rest = {str(k): v for k, v in metadata.items() if k not in MODELLED_KEYS}
+    return json.dumps(rest, ensure_ascii=False, sort_keys=True) if rest else None

@@ -1,0 +1,23 @@
+"""Per-source extraction rules, chosen by source name.
+
+A new source is one module with one SourceRule subclass, listed in _RULES.
+Sources without a rule get the generic extractor only.
+"""
+
+from __future__ import annotations
+
+from jobs.sources.base import SourceRule
+from jobs.sources.ithome import IthomeRule
+from jobs.sources.sina import SinaFinanceRule
+from jobs.sources.zaker import ZakerRule
+
+_RULES: tuple[SourceRule, ...] = (SinaFinanceRule(), IthomeRule(), ZakerRule())
+_BY_SOURCE: dict[str, SourceRule] = {name: rule for rule in _RULES for name in rule.sources}
+_GENERIC = SourceRule()
+
+
+def rule_for(source: str) -> SourceRule:
+    return _BY_SOURCE.get(source, _GENERIC)
+
+
+__all__ = ["SourceRule", "rule_for"]

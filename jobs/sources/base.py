@@ -1,0 +1,24 @@
+"""The hooks a source rule may override; the generic extractor calls them in order."""
+
+from __future__ import annotations
+
+from selectolax.lexbor import LexborHTMLParser
+
+
+class SourceRule:
+    """No-op rule: the generic extractor alone. Subclasses override what they need."""
+
+    sources: tuple[str, ...] = ()
+    # Image attributes in order of preference; empty means the generic order.
+    image_attributes: tuple[str, ...] = ()
+
+    def prepare_html(self, html: str, fields: dict[str, object]) -> str:
+        """Raw HTML before parsing (read comments here: they are not text)."""
+        return html
+
+    def clean_tree(self, tree: LexborHTMLParser, fields: dict[str, object]) -> None:
+        """Parsed DOM before text is taken: drop boilerplate nodes, lift metadata."""
+
+    def clean_paragraphs(self, paragraphs: list[str], fields: dict[str, object]) -> list[str]:
+        """Final paragraphs: lift or drop lines that are metadata, not text."""
+        return paragraphs

@@ -1,0 +1,60 @@
+"""新浪财经: 原标题/byline/责任编辑 lifted into fields; app promo and keyword comment dropped."""
+
+from __future__ import annotations
+
+import re
+
+from selectolax.lexbor import LexborHTMLParser
+
+from jobs.sources.base import SourceRule
+
+_KEYWORD_COMMENT = re.compile(r"<!--\s*news_keyword_pub,([^>]*?)\s*-->")
+_NOT_KEYWORDS = {"", "stock"}  # `stock` marks the feed type, not a keyword
+_ORIGINAL_TITLE = re.compile(r"^原标题[：:]\s*(.+)$")
+_EDITOR = re.compile(r"^责任编辑[：:]\s*(.+?)\s*$")
+_PROMO = ("海量资讯、精准解读，尽在新浪财经APP",)
+# A reporter line: names only (2-4 Han characters each), or a line that says 记者/作者/通讯员.
+_NAMES_ONLY = re.compile(r"^[\u4e00-\u9fff·]{2,4}(?:[ 、，,][\u4e00-\u9fff·]{2,4}){0,3}$")
+_REPORTER = re.compile(r"^[（(【]?[^。！？]{0,30}(?:记者|作者|通讯员|撰文|文/|文｜)[^。！？]{0,30}[）)】]?$")
+
+
+class SinaFinanceRule(SourceRule):
+    sources = ("新浪财经",)
+
+    def prepare_html(self, html: str, fields: dict[str, object]) -> str:
+        match = _KEYWORD_COMMENT.search(html)
+        if match:
+            fields["keywords"] = [w.strip() for w in match.group(1).split(",") if w.strip() not in _NOT_KEYWORDS]
+        return html
+
+    def clean_tree(self, tree: LexborHTMLParser, fields: dict[str, object]) -> None:
+        for promo in tree.css(".appendQr_wrap"):
+            promo.decompose()
+        for node in tree.css("p.article-editor"):
+            match = _EDITOR.match(" ".join(node.text().split()))
+            if match:
+                fields["editor"] = match.group(1)
+            node.decompose()
+
+    def clean_paragraphs(self, paragraphs: list[str], fields: dict[str, object]) -> list[str]:
+        kept: list[str] = []
+        for index, paragraph in enumerate(paragraphs):
+            if paragraph in _PROMO:
+                continue
+            if match := _EDITOR.match(paragraph):
+                fields["editor"] = match.group(1)
+                continue
+            if not kept and "original_title" not in fields and (match := _ORIGINAL_TITLE.match(paragraph)):
+                fields["original_title"] = match.group(1)
+                continue
+            if "original_title" in fields and not kept and "byline" not in fields and _is_byline(paragraph):
+                fields["byline"] = paragraph
+                continue
+            kept.append(paragraph)
+        if "byline" not in fields and kept and _REPORTER.match(kept[-1]):
+            fields["byline"] = kept.pop()
+        return kept
+
+
+def _is_byline(paragraph: str) -> bool:
+    return bool(_NAMES_ONLY.match(paragraph) or _REPORTER.match(paragraph))

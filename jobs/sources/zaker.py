@@ -1,0 +1,16 @@
+"""ZAKER: lazy-loaded images carry the real URL in `data-original`; the src is a proxy."""
+
+from __future__ import annotations
+
+from selectolax.lexbor import LexborHTMLParser
+
+from jobs.sources.base import SourceRule
+
+
+class ZakerRule(SourceRule):
+    sources = ("ZAKER",)
+    image_attributes = ("data-original", "src")
+
+    def clean_tree(self, tree: LexborHTMLParser, fields: dict[str, object]) -> None:
+        for widget in tree.css(".edi_oper, .recommend_bottom, .article_bottom"):
+            widget.decompose()

@@ -1,0 +1,185 @@
+"""The manifest of raw files and the log of runs, in SQLite under OUT/_state. I/O.
+
+SQLite gives atomic multi-row commits that survive a kill at any instant (WAL,
+synchronous=FULL) and indexed lookups by path and by article id, with no
+server and nothing to install. Commit order (see pipeline.py): partitions are
+swapped in first, the manifest is committed last, so a crash in between only
+makes the next run redo work, never skip it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import pyarrow as pa
+
+from schemas.article import RUN_COLUMNS
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    raw_path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 TEXT,
+    status TEXT NOT NULL CHECK (status IN ('article', 'reject')),
+    article_id TEXT,
+    source TEXT,
+    date TEXT,
+    reject_reason TEXT,
+    reject_message TEXT,
+    parser_version TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_article_id ON files (article_id);
+CREATE INDEX IF NOT EXISTS files_partition ON files (source, date);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    command TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL,
+    exit_code INTEGER,
+    files_seen INTEGER,
+    files_parsed INTEGER,
+    articles_written INTEGER,
+    duplicates INTEGER,
+    rejects INTEGER,
+    partitions_written INTEGER,
+    duration_s REAL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class KnownFile(NamedTuple):
+    size: int
+    mtime_ns: int
+    sha256: str | None
+    status: str
+    parser_version: str
+
+
+class State:
+    def __init__(self, out_dir: str | Path):
+        self.dir = Path(out_dir) / "_state"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.dir / "manifest.sqlite", isolation_level=None, timeout=60)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- files -------------------------------------------------------------
+    def known_files(self) -> dict[str, KnownFile]:
+        rows = self.db.execute("SELECT raw_path, size, mtime_ns, sha256, status, parser_version FROM files")
+        return {row[0]: KnownFile(*row[1:]) for row in rows}
+
+    def article_ids_of(self, raw_paths: Iterable[str]) -> dict[str, str]:
+        return dict(self._select_in("SELECT raw_path, article_id FROM files WHERE status='article' AND raw_path IN ({})", raw_paths))
+
+    def paths_with_article_ids(self, article_ids: Iterable[str]) -> list[str]:
+        return [row[0] for row in self._select_in("SELECT raw_path FROM files WHERE article_id IN ({})", article_ids)]
+
+    def partitions_of(self, raw_paths: Iterable[str]) -> dict[tuple[str, str], set[str]]:
+        """Where the articles of these paths live now: partition -> paths."""
+        found: dict[tuple[str, str], set[str]] = {}
+        rows = self._select_in("SELECT source, date, raw_path FROM files WHERE status='article' AND raw_path IN ({})", raw_paths)
+        for source, date, raw_path in rows:
+            found.setdefault((source, date), set()).add(raw_path)
+        return found
+
+    def article_files(self) -> Iterator[tuple[str, str, str, str]]:
+        """(raw_path, source, date, parser_version) of every article file."""
+        yield from self.db.execute("SELECT raw_path, source, date, parser_version FROM files WHERE status='article'")
+
+    def reject_paths(self) -> list[str]:
+        return [row[0] for row in self.db.execute("SELECT raw_path FROM files WHERE status='reject'")]
+
+    def rejects_table(self) -> pa.Table:
+        rows = self.db.execute(
+            "SELECT raw_path, reject_reason, reject_message, sha256, size, run_id, updated_at FROM files"
+            " WHERE status='reject' ORDER BY raw_path").fetchall()
+        names = ["raw_path", "reason", "message", "raw_sha256", "size", "run_id", "rejected_at"]
+        columns = {name: [row[i] for row in rows] for i, name in enumerate(names)}
+        columns["size"] = [s if s is not None and s >= 0 else None for s in columns["size"]]
+        columns["rejected_at"] = [dt.datetime.fromisoformat(v) for v in columns["rejected_at"]]
+        return pa.table(columns)
+
+    def commit_outcomes(self, outcomes: pa.Table, run_id: str, parser_version: str, when: dt.datetime,
+                        forget: Iterable[str] = ()) -> None:
+        """Record every file's outcome in one transaction; `forget` removes pruned paths."""
+        now = when.isoformat()
+        rows = outcomes.to_pylist()
+        with self._transaction():
+            self._execute_in("DELETE FROM files WHERE raw_path IN ({})", forget)
+            unchanged = [(r["size"], r["mtime_ns"], r["raw_path"]) for r in rows if r["status"] == "unchanged"]
+            self.db.executemany("UPDATE files SET size=?, mtime_ns=? WHERE raw_path=?", unchanged)
+            self.db.executemany(
+                "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(r["raw_path"], r["size"], r["mtime_ns"], r.get("sha256"), r["status"], r.get("article_id"),
+                  r.get("source"), r["date"].isoformat() if r.get("date") else None, r.get("reject_reason"),
+                  r.get("reject_message"), parser_version, run_id, now)
+                 for r in rows if r["status"] != "unchanged"])
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (run_id,))
+
+    def generation(self) -> str:
+        row = self.db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return row[0] if row else ""
+
+    # -- runs --------------------------------------------------------------
+    def begin_run(self, run_id: str, command: str, started_at: dt.datetime) -> None:
+        with self._transaction():
+            self.db.execute("UPDATE runs SET status='abandoned' WHERE status='running'")
+            self.db.execute("INSERT INTO runs (run_id, command, started_at, status) VALUES (?,?,?, 'running')",
+                            (run_id, command, started_at.isoformat()))
+
+    def finish_run(self, run_id: str, finished_at: dt.datetime, status: str, exit_code: int, counts: dict[str, float]) -> None:
+        with self._transaction():
+            self.db.execute(
+                "UPDATE runs SET finished_at=?, status=?, exit_code=?, files_seen=?, files_parsed=?, articles_written=?,"
+                " duplicates=?, rejects=?, partitions_written=?, duration_s=? WHERE run_id=?",
+                (finished_at.isoformat(), status, exit_code, counts.get("files_seen"), counts.get("files_parsed"),
+                 counts.get("articles_written"), counts.get("duplicates"), counts.get("rejects"),
+                 counts.get("partitions_written"), counts.get("duration_s"), run_id))
+
+    def runs_table(self) -> pa.Table:
+        names = [c.name for c in RUN_COLUMNS]
+        rows = self.db.execute(f"SELECT {', '.join(names)} FROM runs ORDER BY started_at").fetchall()
+        columns = {name: [row[i] for row in rows] for i, name in enumerate(names)}
+        for name in ("started_at", "finished_at"):
+            columns[name] = [dt.datetime.fromisoformat(v) if v else None for v in columns[name]]
+        return pa.table(columns)
+
+    # -- helpers -----------------------------------------------------------
+    def _transaction(self):
+        return _Transaction(self.db)
+
+    def _select_in(self, sql: str, values: Iterable[str]) -> Iterator[tuple]:
+        values = list(values)
+        for start in range(0, len(values), 500):  # stay under SQLite's variable limit
+            chunk = values[start:start + 500]
+            yield from self.db.execute(sql.format(",".join("?" * len(chunk))), chunk)
+
+    def _execute_in(self, sql: str, values: Iterable[str]) -> None:
+        values = list(values)
+        for start in range(0, len(values), 500):
+            chunk = values[start:start + 500]
+            self.db.execute(sql.format(",".join("?" * len(chunk))), chunk)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")

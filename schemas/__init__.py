@@ -1,0 +1,1 @@
+"""The dataset schema: the single source of truth for columns, types and docs."""

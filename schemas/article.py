@@ -1,0 +1,142 @@
+"""Columns of the `articles`, `rejects` and `runs` tables.
+
+Everything that reads or writes the dataset takes its types from here: the
+frame builder, the Parquet writer, the DuckDB views, `articles schema` and the
+README's schema table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+# Bump when a column is added or changes type; stored in every Parquet file's
+# key-value metadata so readers can tell old files from new ones.
+SCHEMA_VERSION = 2
+
+# Hive partition keys, in path order: OUT/articles/source=<s>/date=<d>/part-0.parquet.
+# They live in the path only, not inside the files (the Hive convention).
+PARTITION_KEYS = ("source", "date")
+
+UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
+STRING_LIST = pa.list_(pa.string())
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: pa.DataType
+    description: str
+    nullable: bool = True
+    added_in: int = 1
+
+    @property
+    def sql_type(self) -> str:
+        return arrow_to_sql(self.type)
+
+
+def arrow_to_sql(arrow_type: pa.DataType) -> str:
+    if pa.types.is_list(arrow_type):
+        return f"{arrow_to_sql(arrow_type.value_type)}[]"
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMP WITH TIME ZONE" if arrow_type.tz else "TIMESTAMP"
+    return {
+        pa.string(): "VARCHAR",
+        pa.date32(): "DATE",
+        pa.int32(): "INTEGER",
+        pa.int64(): "BIGINT",
+        pa.float64(): "DOUBLE",
+        pa.bool_(): "BOOLEAN",
+    }[arrow_type]
+
+
+ARTICLE_COLUMNS: tuple[Column, ...] = (
+    Column("article_id", pa.string(), "Stable id: hash of source, published_at and title; the same article gets the same id on every run and machine.", nullable=False),
+    Column("source", pa.string(), "Feed the article came from: front-matter author, else the second category, else the raw path's source folder (partition key).", nullable=False),
+    Column("date", pa.date32(), "UTC calendar date of published_at (partition key).", nullable=False),
+    Column("title", pa.string(), "Title from the front matter, entities decoded, trimmed; null when blank."),
+    Column("published_at", UTC_TIMESTAMP, "Publication instant in UTC (naive crawl-time dates are taken as UTC).", nullable=False),
+    Column("author", pa.string(), "Front-matter author as written (Markdown links reduced to their text)."),
+    Column("category", pa.string(), "First category (e.g. 金融, 新媒体)."),
+    Column("channel", pa.string(), "Third category, the feed's channel, when present."),
+    Column("categories", STRING_LIST, "All front-matter categories, in order."),
+    Column("text", pa.string(), "Clean body text: paragraphs joined by newlines; empty when the body has no text.", nullable=False),
+    Column("paragraphs", STRING_LIST, "Clean body paragraphs in reading order, each non-empty and trimmed.", nullable=False),
+    Column("char_count", pa.int32(), "Number of characters in text.", nullable=False),
+    Column("paragraph_count", pa.int32(), "Number of paragraphs.", nullable=False, added_in=2),
+    Column("image_count", pa.int32(), "Number of image URLs.", nullable=False, added_in=2),
+    Column("image_urls", STRING_LIST, "Body image URLs, proxies unwrapped, duplicates removed, in order.", nullable=False),
+    Column("link_urls", STRING_LIST, "Body link URLs, redirects and trackers unwrapped, duplicates removed, in order.", nullable=False),
+    Column("headimg", pa.string(), "Header image URL, proxy unwrapped; null when missing or a placeholder (picsum.photos)."),
+    Column("thumbnail", pa.string(), "Thumbnail URL, proxy unwrapped; null when missing or a placeholder (picsum.photos)."),
+    Column("original_title", pa.string(), "Original title lifted from a `原标题：` line (新浪财经).", added_in=2),
+    Column("byline", pa.string(), "Reporter line that follows the original title (新浪财经).", added_in=2),
+    Column("editor", pa.string(), "Responsible editor from a `责任编辑：` line (新浪财经).", added_in=2),
+    Column("keywords", STRING_LIST, "Keywords from the feed's keyword comment (新浪财经); empty when none.", nullable=False, added_in=2),
+    Column("contributors", STRING_LIST, "Contributor names from a credit line (IT 之家 tougao); empty when none.", nullable=False, added_in=2),
+    Column("raw_path", pa.string(), "Path of the raw file relative to the raw dir, '/'-separated.", nullable=False),
+    Column("raw_sha256", pa.string(), "SHA-256 of the raw file's bytes (hex).", nullable=False),
+    Column("encoding", pa.string(), "Text encoding the raw file was decoded with (utf-8, utf-8-sig, gb18030, ...).", nullable=False),
+    Column("ingested_at", UTC_TIMESTAMP, "When this row was parsed (UTC).", nullable=False),
+    Column("parser_version", pa.string(), "Version of the extraction code that produced the row.", nullable=False),
+    Column("run_id", pa.string(), "Id of the run that wrote the row.", nullable=False),
+    Column("extra", pa.string(), "Front-matter keys not modelled above, as a JSON object string."),
+)
+
+REJECT_COLUMNS: tuple[Column, ...] = (
+    Column("raw_path", pa.string(), "Path of the rejected raw file relative to the raw dir.", nullable=False),
+    Column("reason", pa.string(), "Why it was rejected; one of the documented reasons (see REJECT_REASONS).", nullable=False),
+    Column("message", pa.string(), "Human-readable detail.", nullable=False),
+    Column("raw_sha256", pa.string(), "SHA-256 of the bytes read; null when the file could not be read."),
+    Column("size", pa.int64(), "File size in bytes; null when unknown."),
+    Column("run_id", pa.string(), "Id of the run that rejected it.", nullable=False),
+    Column("rejected_at", UTC_TIMESTAMP, "When it was rejected (UTC).", nullable=False),
+)
+
+RUN_COLUMNS: tuple[Column, ...] = (
+    Column("run_id", pa.string(), "Run id (UTC start time plus pid).", nullable=False),
+    Column("command", pa.string(), "ingest or reprocess.", nullable=False),
+    Column("started_at", UTC_TIMESTAMP, "Start (UTC).", nullable=False),
+    Column("finished_at", UTC_TIMESTAMP, "End (UTC); null while running or if killed."),
+    Column("status", pa.string(), "running, ok, failed, too_many_rejects.", nullable=False),
+    Column("exit_code", pa.int32(), "Exit code of the run; null while running."),
+    Column("files_seen", pa.int64(), "Raw files listed."),
+    Column("files_parsed", pa.int64(), "Raw files parsed this run (new, changed or selected)."),
+    Column("articles_written", pa.int64(), "Article rows written this run."),
+    Column("duplicates", pa.int64(), "Files whose article lost to another file with the same article_id."),
+    Column("rejects", pa.int64(), "Files rejected this run."),
+    Column("partitions_written", pa.int64(), "Partitions rewritten this run."),
+    Column("duration_s", pa.float64(), "Wall time in seconds."),
+)
+
+# The closed list of reject reasons, with what each means.
+REJECT_REASONS: dict[str, str] = {
+    "empty_file": "The file has no bytes (or only whitespace).",
+    "binary": "The bytes look like binary data (NUL bytes or mostly control characters).",
+    "decode_error": "No supported text encoding decodes the bytes.",
+    "too_large": "The file is larger than --max-bytes.",
+    "read_error": "The file could not be read (deleted, permission, symlink loop, dangling symlink).",
+    "no_front_matter": "The file has no front matter block.",
+    "bad_front_matter": "The front matter is not valid YAML/TOML, is not a mapping, or uses forbidden tags or aliases.",
+    "missing_date": "The front matter has no date.",
+    "bad_date": "The date cannot be parsed.",
+    "bad_source": "No usable source name (empty, or too long to be a partition folder).",
+}
+
+
+def arrow_schema(columns: tuple[Column, ...], drop: tuple[str, ...] = ()) -> pa.Schema:
+    fields = [pa.field(c.name, c.type, nullable=c.nullable) for c in columns if c.name not in drop]
+    return pa.schema(fields, metadata={"article_lake.schema_version": str(SCHEMA_VERSION)})
+
+
+# What each articles Parquet file holds: every column but the partition keys.
+ARTICLE_FILE_SCHEMA = arrow_schema(ARTICLE_COLUMNS, drop=PARTITION_KEYS)
+REJECT_FILE_SCHEMA = arrow_schema(REJECT_COLUMNS)
+RUN_FILE_SCHEMA = arrow_schema(RUN_COLUMNS)
+
+TABLES: dict[str, tuple[Column, ...]] = {
+    "articles": ARTICLE_COLUMNS,
+    "rejects": REJECT_COLUMNS,
+    "runs": RUN_COLUMNS,
+}
