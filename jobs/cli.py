@@ -1,0 +1,220 @@
+"""The `articles` command. Each command validates its options, makes one library
+call and maps domain errors to exit codes:
+0 ok, 1 failure, 2 usage error, 3 output locked, 4 too many rejects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from jobs.errors import ArticleLakeError, UsageError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None)
+
+RawDir = Annotated[Path, typer.Option("--raw-dir", help="Folder of raw article files (searched recursively).")]
+OutDir = Annotated[Path, typer.Option("--out-dir", help="Dataset folder (articles/, rejects/, _state/).")]
+Workers = Annotated[Optional[int], typer.Option("--workers", help="Parser processes (default: all cores).")]
+Wait = Annotated[float, typer.Option("--wait", help="Seconds to wait for another run's lock before exiting 3.")]
+LogJson = Annotated[bool, typer.Option("--log-json", help="One JSON log line per event on stderr.")]
+MaxBytes = Annotated[int, typer.Option("--max-bytes", help="Files larger than this are rejected as too_large.")]
+MaxRejectRatio = Annotated[float, typer.Option("--max-reject-ratio", help="Exit 4 when more than this share of parsed files is rejected.")]
+
+
+def _run(call):
+    """Call the library; turn domain errors into a message and an exit code, once."""
+    try:
+        return call()
+    except ArticleLakeError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(error.exit_code) from None
+
+
+def _options(raw_dir, out_dir, workers=None, **extra):
+    from jobs.pipeline import RunOptions
+    options = RunOptions(raw_dir=raw_dir, out_dir=out_dir, **extra)
+    if workers is not None:
+        options.workers = workers
+    return options
+
+
+@app.command()
+def ingest(
+    raw_dir: RawDir = Path("data/raw"),
+    out_dir: OutDir = Path("data/parquet"),
+    glob: Annotated[Optional[list[str]], typer.Option("--glob", help="File pattern, repeatable (default: *.md *.markdown *.txt *.html).")] = None,
+    workers: Workers = None,
+    max_bytes: MaxBytes = 8 * 1024 * 1024,
+    max_reject_ratio: MaxRejectRatio = 0.5,
+    wait: Wait = 0.0,
+    log_json: LogJson = False,
+) -> None:
+    """Parse new and changed raw files into the dataset (the nightly job).
+
+    Example: articles ingest --raw-dir data/raw --out-dir data/parquet
+    """
+    from jobs.discover import DEFAULT_GLOBS
+    from jobs.events import choose_sink
+    from jobs.pipeline import ingest as run_ingest
+
+    options = _options(raw_dir, out_dir, workers, globs=tuple(glob) if glob else DEFAULT_GLOBS, max_bytes=max_bytes,
+                       max_reject_ratio=max_reject_ratio, wait_seconds=wait)
+    report = _run(lambda: run_ingest(options, choose_sink(log_json)))
+    typer.echo(report.summary())
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def reprocess(
+    raw_dir: RawDir = Path("data/raw"),
+    out_dir: OutDir = Path("data/parquet"),
+    date_from: Annotated[Optional[dt.datetime], typer.Option("--from", formats=["%Y-%m-%d"], help="First date (YYYY-MM-DD).")] = None,
+    date_to: Annotated[Optional[dt.datetime], typer.Option("--to", formats=["%Y-%m-%d"], help="Last date (YYYY-MM-DD).")] = None,
+    source: Annotated[Optional[list[str]], typer.Option("--source", help="Source name, repeatable.")] = None,
+    parser_older_than: Annotated[Optional[str], typer.Option("--parser-older-than", help="Partitions holding rows of an older parser_version.")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Every partition, and every reject.")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Drop rows whose raw file no longer exists.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do it; without --yes only print the plan.")] = False,
+    workers: Workers = None,
+    wait: Wait = 0.0,
+    log_json: LogJson = False,
+) -> None:
+    """Rebuild chosen partitions from the raw files (after a parser change).
+
+    Example: articles reprocess --from 2022-08-01 --to 2022-08-07 --source 新浪财经 --yes
+    """
+    from jobs.events import choose_sink
+    from jobs.pipeline import Selection, plan_reprocess, reprocess as run_reprocess
+
+    if not (everything or date_from or date_to or source or parser_older_than):
+        typer.echo("error: choose what to rebuild: --from/--to, --source, --parser-older-than or --all", err=True)
+        raise typer.Exit(2)
+    selection = Selection(date_from.date() if date_from else None, date_to.date() if date_to else None,
+                          tuple(source or ()), parser_older_than, everything, prune)
+    options = _options(raw_dir, out_dir, workers, wait_seconds=wait)
+    if not yes:
+        plan = _run(lambda: plan_reprocess(options, selection))
+        typer.echo(f"would rebuild {len(plan.partitions)} partitions: reparse {len(plan.files)} files, "
+                   f"replace {plan.rows} rows; {len(plan.missing)} raw files are gone "
+                   f"({'their rows would be dropped' if prune else 'their rows are kept'}); "
+                   f"{len(plan.rejects_to_retry)} rejects retried. Add --yes to do it.")
+        for source_name, date in sorted(plan.partitions)[:50]:
+            typer.echo(f"  source={source_name} date={date.isoformat()}")
+        if len(plan.partitions) > 50:
+            typer.echo(f"  ... and {len(plan.partitions) - 50} more")
+        return
+    report = _run(lambda: run_reprocess(options, selection, choose_sink(log_json)))
+    typer.echo(report.summary())
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def status(
+    out_dir: OutDir = Path("data/parquet"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    runs: Annotated[int, typer.Option("--runs", help="How many recent runs to show.")] = 5,
+) -> None:
+    """Recent runs, rows per source and date range, rejects by reason, size on disk.
+
+    Example: articles status --json
+    """
+    from jobs.status import dataset_status
+
+    info = dataset_status(out_dir, runs)
+    if as_json:
+        typer.echo(json.dumps(info, ensure_ascii=False, default=str))
+        return
+    typer.echo(f"{info['articles']} articles from {info['sources']} sources, {info['first_date']} .. {info['last_date']}; "
+               f"{info['rejects']} rejects; {info['size_bytes'] / 1e6:.1f} MB on disk")
+    for row in info["rows_per_source"]:
+        typer.echo(f"  {row['source']:<24} {row['rows']:>8}  {row['first_date']} .. {row['last_date']}")
+    for row in info["rejects_by_reason"]:
+        typer.echo(f"  reject {row['reason']:<20} {row['files']:>8}")
+    for row in info["last_runs"]:
+        typer.echo(f"  run {row['run_id']} {row['command']} {row['status']} exit={row['exit_code']} "
+                   f"parsed={row['files_parsed']} written={row['articles_written']} rejects={row['rejects']} {row['duration_s']}s")
+
+
+@app.command()
+def query(
+    sql: Annotated[Optional[str], typer.Argument(help="SQL over the views articles, rejects, runs.")] = None,
+    out_dir: OutDir = Path("data/parquet"),
+    output_format: Annotated[str, typer.Option("--format", help="table, csv, json or parquet.")] = "table",
+    output: Annotated[Optional[Path], typer.Option("--output", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Run SQL in DuckDB over the views articles, rejects and runs.
+
+    Example: articles query --format csv "select source, count(*) from articles group by 1"
+    Without SQL on a terminal, opens an interactive prompt.
+    """
+    from jobs.query_output import interactive, run_query
+
+    if output_format not in ("table", "csv", "json", "parquet"):
+        typer.echo(f"error: unknown --format {output_format!r} (table, csv, json, parquet)", err=True)
+        raise typer.Exit(2)
+    if sql is None:
+        if not sys.stdin.isatty():
+            sql = sys.stdin.read()
+        else:
+            interactive(out_dir)
+            return
+    _run(lambda: run_query(out_dir, sql, output_format, output))
+
+
+@app.command()
+def schema(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
+    """Print every column of articles, rejects and runs with its type and description.
+
+    Example: articles schema --json
+    """
+    from schemas.docs import schema_as_dict, schema_as_text
+
+    typer.echo(json.dumps(schema_as_dict(), ensure_ascii=False) if as_json else schema_as_text())
+
+
+@app.command()
+def report(
+    raw_dir: RawDir = Path("data/raw"),
+    workers: Workers = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
+) -> None:
+    """Extraction quality per source over a raw dir (writes nothing).
+
+    Example: articles report --raw-dir ../shared/corpus/real
+    """
+    from jobs.executor import default_workers
+    from jobs.report import quality_report
+
+    if not raw_dir.is_dir():
+        typer.echo(f"error: raw dir {raw_dir} does not exist", err=True)
+        raise typer.Exit(2)
+    table = quality_report(raw_dir, workers=workers or default_workers())
+    if as_json:
+        typer.echo(json.dumps(table.to_dicts(), ensure_ascii=False))
+        return
+    from jobs.query_output import markdown_table
+    typer.echo(markdown_table(table.columns, table.rows()))
+
+
+@app.command()
+def inspect(
+    path: Annotated[Path, typer.Argument(help="One raw file.")],
+    raw_dir: Annotated[Optional[Path], typer.Option("--raw-dir", help="Raw dir, to show raw_path as the job would.")] = None,
+) -> None:
+    """Print the parsed record of one raw file (front matter, paragraphs, metadata) as JSON.
+
+    Example: articles inspect data/raw/source/_posts/金融/新浪财经/新浪财经－国內/x.md
+    """
+    from jobs.inspect_file import inspect_raw_file
+
+    record = _run(lambda: inspect_raw_file(path, raw_dir))
+    typer.echo(json.dumps(record, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
