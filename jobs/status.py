@@ -18,7 +18,7 @@ def dataset_status(out_dir: str | Path, last_runs: int = 5) -> dict[str, Any]:
     sources = _rows(connection, "SELECT source, count(*) AS rows, min(date)::VARCHAR AS first_date, max(date)::VARCHAR AS last_date"
                                 " FROM articles GROUP BY source ORDER BY source")
     rejects = _rows(connection, "SELECT reason, count(*) AS files FROM rejects GROUP BY reason ORDER BY files DESC, reason")
-    totals = connection.execute("SELECT count(*), count(DISTINCT source), min(date)::VARCHAR, max(date)::VARCHAR FROM articles").fetchone()
+    totals = connection.execute("SELECT count(*), count(DISTINCT source), min(date)::VARCHAR, max(date)::VARCHAR FROM articles").fetchall()[0]
     return {
         "out_dir": str(out),
         "articles": totals[0],
