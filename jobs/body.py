@@ -5,12 +5,21 @@ HTML string before parsing: a paragraph separator (U+2029) goes before every
 block tag and <br>, then one lexbor parse and one text() call give all the
 text, which splits on that separator. Inline tags get no marker, so they
 never split a sentence. <pre> is lifted out first and kept verbatim.
+
+Tables are marked in the parsed tree instead: the HTML parser moves any text
+written between table tags out in front of the table ("foster parenting"), so
+a marker in the string cannot land between rows. Each row becomes one
+paragraph, its cells joined by a space.
+
+A blank line inside text splits it too: feeds that write plain text into the
+body (36kr, Hexo blogs) separate their paragraphs that way.
 """
 
 from __future__ import annotations
 
 import html as html_lib
 import re
+import textwrap
 from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser
@@ -20,20 +29,32 @@ from jobs.sources import SourceRule, rule_for
 
 PARAGRAPH_BREAK = "\u2029"
 _PRE_TOKEN = "\ue000"  # private-use: stands in for a <pre> block until the end
+_CELL_MARK = "\ue001"  # private-use: starts a table cell; becomes a space
+_PRIVATE_MARKS = {ord(_PRE_TOKEN): None, ord(_CELL_MARK): None}
+_PRE_PARAGRAPH = re.compile(rf"\A{_PRE_TOKEN}(\d+)\Z")
 BLOCK_TAGS = (
     "address|article|aside|blockquote|br|center|dd|details|dialog|div|dl|dt|fieldset|figcaption|figure|"
     "footer|form|h[1-6]|header|hgroup|hr|li|main|nav|ol|p|pre|section|summary|table|tbody|tfoot|thead|tr|ul|caption"
 )
-_BLOCK = re.compile(rf"</?(?:{BLOCK_TAGS})(?=[\s/>])", re.IGNORECASE)
-_CELL = re.compile(r"<t[dh](?=[\s/>])", re.IGNORECASE)
-DROPPED_TAGS = ["script", "style", "svg", "noscript", "template", "iframe", "object", "embed", "canvas", "math", "button", "select", "textarea"]
+# Lookaheads with constant replacements: no per-match template expansion.
+_BLOCK = re.compile(rf"(?=</?(?:{BLOCK_TAGS})[\s/>])", re.IGNORECASE)
+_TABLE = re.compile(r"<table", re.IGNORECASE)
+# A blank line, unless what follows is a table cell (whitespace between cells is not a paragraph break).
+_BLANK_LINE = re.compile(rf"\n[^\S\n]*\n\s*+(?!{_CELL_MARK})")
+_MARKS_IN_PRE = re.compile(rf"\n?{PARAGRAPH_BREAK}+\n?")
+DROPPED_TAGS = [
+    "script", "style", "svg", "noscript", "template", "iframe", "object", "embed", "canvas", "math",
+    "button", "select", "textarea", "title", "noembed", "noframes",
+]
 IMAGE_ATTRIBUTES = ("data-original", "data-src", "data-actualsrc", "src")
 
 _CJK = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 # A line break between two CJK characters is a hard-wrapped sentence (3DMGame), not a space.
-_CJK_LINE_BREAK = re.compile(rf"(?<=[{_CJK}])[^\S\n]*\n\s*(?=[{_CJK}])")
+_CJK_LINE_BREAK = re.compile(rf"(?<=[{_CJK}])[^\S\n\u2029]*\n[^\S\u2029]*(?=[{_CJK}])")
 _LEFTOVER_ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
-_INVISIBLE = str.maketrans("", "", "\u200b\u200c\u200d\u2060\ufeff\u00ad")
+_INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_INVISIBLE = str.maketrans("", "", _INVISIBLE_CHARS)
+_HAS_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 
 
 @dataclass
@@ -48,18 +69,21 @@ def extract(html: str, source: str = "") -> Body:
     rule = rule_for(source)
     fields: dict[str, object] = {}
     html = rule.prepare_html(html, fields)
-    marked = _CELL.sub("\t\\g<0>", _BLOCK.sub(PARAGRAPH_BREAK + "\\g<0>", html))
-    tree = LexborHTMLParser(marked)
+    if _PRE_TOKEN in html or _CELL_MARK in html:  # the input must not forge our markers
+        html = html.translate(_PRIVATE_MARKS)
+    tree = LexborHTMLParser(_BLOCK.sub(PARAGRAPH_BREAK, html))
     rule.clean_tree(tree, fields)
     tree.strip_tags(DROPPED_TAGS)
+    if _TABLE.search(html):
+        _mark_tables(tree)
     image_urls = urls.clean_list(_image_url(node.attributes, rule) for node in tree.css("img"))
     link_urls = urls.clean_list(node.attributes.get("href") or "" for node in tree.css("a[href]"))
     verbatim = _lift_pre_blocks(tree)
     root = tree.body or tree.root
     text = root.text(deep=True) if root is not None else ""
-    paragraphs = [p for p in map(normalise_paragraph, text.split(PARAGRAPH_BREAK)) if p]
+    paragraphs = [p for p in map(_collapse_whitespace, _prepare_text(text).split(PARAGRAPH_BREAK)) if p]
     if verbatim:
-        paragraphs = [verbatim[int(p[1:])] if p.startswith(_PRE_TOKEN) else p for p in paragraphs]
+        paragraphs = [_restore_pre(p, verbatim) for p in paragraphs]
         paragraphs = [p for p in paragraphs if p]
     paragraphs = rule.clean_paragraphs(paragraphs, fields)
     return Body(paragraphs, image_urls, link_urls, fields)
@@ -73,22 +97,55 @@ def _image_url(attributes: dict[str, str | None], rule: SourceRule) -> str:
     return ""
 
 
+def _mark_tables(tree: LexborHTMLParser) -> None:
+    """One paragraph per table row, cells marked; the table is a block of its own."""
+    for table in tree.css("table"):
+        table.insert_before(PARAGRAPH_BREAK)
+        table.insert_after(PARAGRAPH_BREAK)
+    for row in tree.css("tr"):
+        row.insert_before(PARAGRAPH_BREAK)
+    for cell in tree.css("td, th"):
+        cell.insert_before(_CELL_MARK)
+
+
 def _lift_pre_blocks(tree: LexborHTMLParser) -> list[str]:
     """Replace each <pre> with a token; return their texts, kept verbatim (code)."""
     blocks: list[str] = []
     for node in tree.css("pre"):
         if node.parent is not None and node.parent.tag == "pre":
             continue
-        blocks.append(node.text(deep=True).strip("\n").rstrip())
+        text = node.text(deep=True)
+        if PARAGRAPH_BREAK in text or _CELL_MARK in text:  # <br> or block tags inside the <pre>
+            text = _MARKS_IN_PRE.sub("\n", text).replace(_CELL_MARK, " ")
+        blocks.append(textwrap.dedent(text.strip("\n")).strip())  # paragraphs are trimmed; relative indents stay
         node.replace_with(f"{PARAGRAPH_BREAK}{_PRE_TOKEN}{len(blocks) - 1}{PARAGRAPH_BREAK}")
     return blocks
 
 
+def _restore_pre(paragraph: str, verbatim: list[str]) -> str:
+    match = _PRE_PARAGRAPH.match(paragraph) if paragraph.startswith(_PRE_TOKEN) else None
+    return verbatim[int(match.group(1))] if match else paragraph
+
+
 def normalise_paragraph(text: str) -> str:
     """Trim, collapse whitespace (full-width and non-breaking included), join hard-wrapped CJK lines."""
+    return _collapse_whitespace(_prepare_text(text))
+
+
+def _prepare_text(text: str) -> str:
+    """Whole-text passes, done once per document rather than once per paragraph."""
     if "\n" in text:
+        text = _BLANK_LINE.sub(PARAGRAPH_BREAK, text)  # before the CJK join, which would eat it
         text = _CJK_LINE_BREAK.sub("", text)
-    text = " ".join(text.translate(_INVISIBLE).split())
+    if _CELL_MARK in text:
+        text = text.replace(_CELL_MARK, " ")
+    if _HAS_INVISIBLE.search(text):
+        text = text.translate(_INVISIBLE)
+    return text
+
+
+def _collapse_whitespace(text: str) -> str:
+    text = " ".join(text.split())
     if "&" in text and _LEFTOVER_ENTITY.search(text):
         text = " ".join(html_lib.unescape(text).split())  # double-escaped feeds
     return text

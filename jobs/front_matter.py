@@ -33,7 +33,10 @@ class StringYAMLHandler(YAMLHandler):
     def load(self, fm: str, **kwargs: object) -> Any:
         if "!" in fm:
             _refuse_python_tags(fm)
-        return yaml.load(fm, Loader=_StringLoader)
+        loaded = yaml.load(fm, Loader=_StringLoader)
+        if "*" in fm:  # only aliases can make the result bigger than the text
+            _check_size(loaded)
+        return loaded
 
 
 def _refuse_python_tags(fm: str) -> None:
@@ -90,7 +93,6 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     metadata = dict(post.metadata)
     if not metadata:
         raise Rejected("no_front_matter", "front matter block is empty or not a mapping")
-    _check_size(metadata)
     return _unescape(metadata), post.content
 
 

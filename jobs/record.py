@@ -90,7 +90,8 @@ def _source_folder(raw_path: str) -> str | None:
     if "_posts" in parts:  # source/_posts/<category>/<source>/<channel>/<title>.md
         index = parts.index("_posts") + 2
         return parts[index] if index < len(parts) - 1 else None
-    return parts[-3] if len(parts) >= 3 else None
+    # <source>/<channel>/<title>.md; the `post/<category>/<title>.md` layout names no source.
+    return parts[-3] if len(parts) >= 3 and parts[-3] != "post" else None
 
 
 def _as_text(value: Any) -> str | None:

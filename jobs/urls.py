@@ -33,7 +33,13 @@ def unwrap(url: str) -> str:
     return url
 
 
+# Cheap substring test first: urlsplit is slow and almost no URL needs it.
+_MARKERS = tuple(QUERY_PROXIES) + tuple(suffix for suffix, _, _ in REDIRECTORS)
+
+
 def _unwrap_once(url: str) -> str:
+    if not any(marker in url for marker in _MARKERS):
+        return url
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -66,6 +72,8 @@ def _param_starts(query: str, marker: str) -> Iterable[int]:
 
 
 def is_placeholder(url: str) -> bool:
+    if not any(host in url for host in PLACEHOLDER_HOSTS):
+        return False
     host = (urlsplit(url).hostname or "").lower() if url else ""
     return host in PLACEHOLDER_HOSTS
 

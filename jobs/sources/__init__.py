@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from jobs.sources.base import SourceRule
 from jobs.sources.ithome import IthomeRule
+from jobs.sources.nineto5 import NineToFiveRule
 from jobs.sources.sina import SinaFinanceRule
+from jobs.sources.woshipm import WoshipmRule
 from jobs.sources.zaker import ZakerRule
 
-_RULES: tuple[SourceRule, ...] = (SinaFinanceRule(), IthomeRule(), ZakerRule())
+_RULES: tuple[SourceRule, ...] = (SinaFinanceRule(), IthomeRule(), ZakerRule(), NineToFiveRule(), WoshipmRule())
 _BY_SOURCE: dict[str, SourceRule] = {name: rule for rule in _RULES for name in rule.sources}
 _GENERIC = SourceRule()
 

@@ -12,5 +12,6 @@ class ZakerRule(SourceRule):
     image_attributes = ("data-original", "src")
 
     def clean_tree(self, tree: LexborHTMLParser, fields: dict[str, object]) -> None:
-        for widget in tree.css(".edi_oper, .recommend_bottom, .article_bottom"):
+        # The feed writes the bottom widgets with ids (`<div id="recommend_bottom">`); classes kept for older pages.
+        for widget in tree.css(".edi_oper, #recommend_bottom, #article_bottom, .recommend_bottom, .article_bottom"):
             widget.decompose()
