@@ -46,6 +46,7 @@ DROPPED_TAGS = [
     "script", "style", "svg", "noscript", "template", "iframe", "object", "embed", "canvas", "math",
     "button", "select", "textarea", "title", "noembed", "noframes",
 ]
+_DROPPED_TAG = re.compile(rf"<({'|'.join(DROPPED_TAGS)})(?=[\s/>])", re.IGNORECASE)
 IMAGE_ATTRIBUTES = ("data-original", "data-src", "data-actualsrc", "src")
 
 _CJK = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
@@ -73,7 +74,9 @@ def extract(html: str, source: str = "") -> Body:
         html = html.translate(_PRIVATE_MARKS)
     tree = LexborHTMLParser(_BLOCK.sub(PARAGRAPH_BREAK, html))
     rule.clean_tree(tree, fields)
-    tree.strip_tags(DROPPED_TAGS)
+    present = {tag.lower() for tag in _DROPPED_TAG.findall(html)}
+    if present:  # each strip is a walk of the tree: do only the ones that can match
+        tree.strip_tags(sorted(present))
     if _TABLE.search(html):
         _mark_tables(tree)
     image_urls = urls.clean_list(_image_url(node.attributes, rule) for node in tree.css("img"))

@@ -18,6 +18,7 @@ import yaml
 from frontmatter.default_handlers import BaseHandler, YAMLHandler
 
 from jobs.errors import Rejected
+from jobs.simple_yaml import load_simple
 
 try:  # libyaml is several times faster; the pure-Python loader behaves the same.
     from yaml import CBaseLoader as _StringLoader
@@ -31,6 +32,9 @@ MAX_STRING = 100_000
 
 class StringYAMLHandler(YAMLHandler):
     def load(self, fm: str, **kwargs: object) -> Any:
+        simple = load_simple(fm)
+        if simple is not None:
+            return simple
         if "!" in fm:
             _refuse_python_tags(fm)
         loaded = yaml.load(fm, Loader=_StringLoader)
