@@ -34,7 +34,7 @@ def decode(data: bytes) -> tuple[str, str]:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return _strict(data, "utf-16"), "utf-16"
     head = data[:8192]
-    if b"\x00" in head or len(_CONTROL.findall(head)) > len(head) // 20:
+    if b"\x00" in head or (_CONTROL.search(head) and len(_CONTROL.findall(head)) > len(head) // 20):
         raise Rejected("binary", "bytes look like binary data (NUL or control characters)")
     try:
         return data.decode("utf-8"), "utf-8"

@@ -31,7 +31,7 @@ def load_simple(text: str) -> dict[str, str | list[str]] | None:
     for line in text.split("\n"):
         if not line.strip():
             continue
-        item = _ITEM_LINE.fullmatch(line)
+        item = _ITEM_LINE.fullmatch(line) if line[0] in " \t" else None
         if item is not None:
             if list_key is None:
                 return None

@@ -6,6 +6,7 @@ parameter holding the target). Adding one is one line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -34,11 +35,11 @@ def unwrap(url: str) -> str:
 
 
 # Cheap substring test first: urlsplit is slow and almost no URL needs it.
-_MARKERS = tuple(QUERY_PROXIES) + tuple(suffix for suffix, _, _ in REDIRECTORS)
+_MARKERS = re.compile("|".join(re.escape(m) for m in (*QUERY_PROXIES, *(suffix for suffix, _, _ in REDIRECTORS))))
 
 
 def _unwrap_once(url: str) -> str:
-    if not any(marker in url for marker in _MARKERS):
+    if not _MARKERS.search(url):
         return url
     try:
         parts = urlsplit(url)
