@@ -45,11 +45,17 @@ class OutputLock:
         return self
 
     def _holder(self) -> str:
-        try:
-            info = json.loads(self.path.read_text() or "{}")
-            return f"pid {info.get('pid')} (started {info.get('started_at')})"
-        except (OSError, ValueError):
-            return "another run"
+        # The holder writes its pid just after taking the lock: a refusal in that instant reads an
+        # empty file, so look again briefly rather than report "pid None".
+        for _ in range(20):
+            try:
+                info = json.loads(self.path.read_text() or "{}")
+            except (OSError, ValueError):
+                info = {}
+            if info.get("pid"):
+                return f"pid {info['pid']} (started {info.get('started_at')})"
+            time.sleep(0.05)
+        return "another run"
 
     def __exit__(self, *exc_info) -> None:
         if self.handle is not None:

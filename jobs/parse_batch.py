@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -86,13 +87,25 @@ def _read(path: str, item: WorkItem, max_bytes: int) -> bytes:
     if item.size > max_bytes:
         raise Rejected("too_large", f"{item.size} bytes > --max-bytes {max_bytes}")
     try:
-        with open(path, "rb") as handle:
+        # O_NONBLOCK: opening a FIFO that nobody writes to must not hang the run; fstat then refuses it.
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise Rejected("read_error", f"not a regular file ({_kind(mode)})")
             data = handle.read(max_bytes + 1)
     except OSError as error:
         raise Rejected("read_error", f"{type(error).__name__}: {error.strerror or error}") from None
     if len(data) > max_bytes:  # grew since it was listed
         raise Rejected("too_large", f"more than --max-bytes {max_bytes} bytes")
     return data
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "fifo"), (stat.S_ISSOCK, "socket"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")):
+        if test(mode):
+            return name
+    return "special file"
 
 
 def _describe_unstatable(path: str) -> str:

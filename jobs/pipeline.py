@@ -219,7 +219,7 @@ class _Run:
 
     def _merge_partition(self, key: PartitionKey, new_tables: list[pa.Table], old_paths: set[str], keep_only: set[str] | None) -> None:
         source, date = key
-        existing = self.store.read_partition(source, date)
+        on_disk = existing = self.store.read_partition(source, date)
         new = pa.concat_tables(new_tables).drop_columns(["source", "date"]) if new_tables else None
         parts = []
         if existing is not None:
@@ -234,7 +234,9 @@ class _Run:
         merged, duplicates = deduplicate(pa.concat_tables(parts)) if parts else (None, 0)
         self.report.duplicates += duplicates
         self.report.articles_written += new.num_rows - duplicates if new is not None else 0
-        if merged is None or (existing is not None and merged.equals(existing)):
+        # Compare with the file as it is on disk, not with the filtered rows: a partition that only
+        # lost rows (a file moved to another date, a stale row dropped by a rebuild) must be rewritten.
+        if merged is None or (on_disk is not None and merged.equals(on_disk)):
             return
         self.store.replace_partition(source, date, merged)
         self.report.partitions_written += 1
@@ -308,7 +310,8 @@ def _in_selection(key: PartitionKey, selection: Selection) -> bool:
 
 
 def _version_key(version: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else p for p in version.split("."))
+    """'3.10' > '3.9'; a non-numeric part sorts after numbers instead of failing to compare with them."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in version.split("."))
 
 
 def _split_present(raw_dir: Path, paths: Iterable[str]) -> tuple[list[RawFile], list[str]]:

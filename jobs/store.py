@@ -51,7 +51,12 @@ class Store:
         self._swap(target, conform(table, ARTICLE_FILE_SCHEMA))
 
     def replace_rejects(self, table: pa.Table) -> None:
-        self._swap(self.out / "rejects" / PART_FILE, conform(table, REJECT_FILE_SCHEMA))
+        """Swap in the rejects, unless the file already holds exactly these rows (then nothing is written)."""
+        target = self.out / "rejects" / PART_FILE
+        table = conform(table, REJECT_FILE_SCHEMA)
+        if target.exists() and conform(pq.read_table(target), REJECT_FILE_SCHEMA).equals(table):
+            return
+        self._swap(target, table)
 
     def replace_runs(self, table: pa.Table) -> None:
         self._swap(self.out / "_state" / "runs.parquet", conform(table, RUN_FILE_SCHEMA))

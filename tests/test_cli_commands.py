@@ -1,0 +1,131 @@
+"""Every command's help, machine-readable output (--log-json, --json) and the query formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from helpers_pipeline import copy_samples, run_cli, write_raw
+from jobs.cli import app
+
+COMMANDS = sorted(command.name or command.callback.__name__ for command in app.registered_commands)
+
+
+def invoke(*args: str, **kwargs):
+    return CliRunner().invoke(app, list(args), **kwargs)
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lake")
+    raw, out = root / "raw", root / "out"
+    copy_samples(raw)
+    write_raw(raw, "bad/no_front_matter.md", "no front matter\n")
+    result = invoke("ingest", "--raw-dir", str(raw), "--out-dir", str(out), "--workers", "1")
+    assert result.exit_code == 0, result.output
+    return raw, out
+
+
+def test_every_command_is_listed():
+    assert COMMANDS == ["ingest", "inspect", "query", "report", "reprocess", "schema", "status"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_for_every_command(command):
+    result = invoke(command, "--help")
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.stdout and "Example: articles " + command in result.stdout
+    done = run_cli(command, "--help")
+    assert done.returncode == 0 and "Example: articles " + command in done.stdout
+
+
+def test_top_level_help_lists_every_command():
+    done = run_cli("--help")
+    assert done.returncode == 0
+    assert all(command in done.stdout for command in COMMANDS)
+
+
+def test_log_json_prints_json_lines_and_one_summary_line_on_stdout(tmp_path):
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    copy_samples(raw)
+    done = run_cli("ingest", "--raw-dir", str(raw), "--out-dir", str(out), "--workers", "1", "--log-json")
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stderr.splitlines()]
+    names = [event["event"] for event in events]
+    assert names[0] == "run_started" and names[-1] == "run_finished"
+    assert {"planned", "parsed", "partition_written", "committed"} <= set(names)
+    assert all("ts" in event for event in events)
+    assert events[-1]["status"] == "ok" and events[-1]["articles_written"] == 26
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1 and lines[0] == events[-1]["summary"]
+    assert lines[0].startswith("ingest ok: 26 files seen, 26 parsed, 26 articles written")
+
+
+def test_status_json_is_exactly_one_object(lake):
+    raw, out = lake
+    result = invoke("status", "--out-dir", str(out), "--json")
+    assert result.exit_code == 0
+    assert result.stdout.count("\n") == 1
+    info = json.loads(result.stdout)
+    assert isinstance(info, dict)
+    assert (info["articles"], info["rejects"]) == (26, 1)
+    assert info["rejects_by_reason"] == [{"reason": "no_front_matter", "files": 1}]
+    assert info["last_runs"][0]["status"] == "ok"
+    assert json.loads(run_cli("status", "--out-dir", str(out), "--json").stdout) == info
+
+
+def test_schema_json_is_exactly_one_object():
+    result = invoke("schema", "--json")
+    assert result.exit_code == 0 and result.stdout.count("\n") == 1
+    info = json.loads(result.stdout)
+    assert set(info["tables"]) == {"articles", "rejects", "runs"}
+    assert info["partition_keys"] == ["source", "date"]
+
+
+QUERY = "SELECT raw_path, source, date, categories FROM articles ORDER BY raw_path LIMIT 3"
+
+
+def test_query_csv(lake):
+    raw, out = lake
+    result = invoke("query", "--out-dir", str(out), "--format", "csv", QUERY)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == ["raw_path", "source", "date", "categories"] and len(rows) == 4
+
+
+def test_query_json(lake):
+    raw, out = lake
+    result = invoke("query", "--out-dir", str(out), "--format", "json", QUERY)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 3 and isinstance(rows[0]["categories"], list) and len(rows[0]["date"]) == 10
+
+
+def test_query_table(lake):
+    raw, out = lake
+    result = invoke("query", "--out-dir", str(out), QUERY)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "| raw_path | source | date | categories |" and len(lines) == 5
+
+
+def test_query_parquet(lake, tmp_path):
+    raw, out = lake
+    target = tmp_path / "result.parquet"
+    result = invoke("query", "--out-dir", str(out), "--format", "parquet", "--output", str(target), QUERY)
+    assert result.exit_code == 0, result.output
+    assert duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{target}')").fetchall() == [(3,)]
+    assert invoke("query", "--out-dir", str(out), "--format", "parquet", QUERY).exit_code == 2  # needs --output
+
+
+def test_query_views_rejects_and_runs(lake):
+    raw, out = lake
+    result = invoke("query", "--out-dir", str(out), "--format", "json",
+                    "SELECT (SELECT count(*) FROM rejects) AS rejects, (SELECT count(*) FROM runs) AS runs")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [{"rejects": 1, "runs": 1}]
