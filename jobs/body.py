@@ -36,9 +36,12 @@ BLOCK_TAGS = (
     "address|article|aside|blockquote|br|center|dd|details|dialog|div|dl|dt|fieldset|figcaption|figure|"
     "footer|form|h[1-6]|header|hgroup|hr|li|main|nav|ol|p|pre|section|summary|table|tbody|tfoot|thead|tr|ul|caption"
 )
-# Lookaheads with constant replacements: no per-match template expansion.
-_BLOCK = re.compile(rf"(?=</?(?:{BLOCK_TAGS})[\s/>])", re.IGNORECASE)
+# Starts with a literal '<' (the engine skips ahead to it) and has a constant replacement.
+_BLOCK = re.compile(rf"<(?=/?(?:{BLOCK_TAGS})[\s/>])", re.IGNORECASE)
 _TABLE = re.compile(r"<table", re.IGNORECASE)
+_HAS_IMG = re.compile(r"<img", re.IGNORECASE)
+_HAS_LINK = re.compile(r"<a\s", re.IGNORECASE)
+_HAS_PRE = re.compile(r"<pre", re.IGNORECASE)
 # A blank line, unless what follows is a table cell (whitespace between cells is not a paragraph break).
 _BLANK_LINE = re.compile(rf"\n[^\S\n]*\n\s*+(?!{_CELL_MARK})")
 _MARKS_IN_PRE = re.compile(rf"\n?{PARAGRAPH_BREAK}+\n?")
@@ -72,19 +75,20 @@ def extract(html: str, source: str = "") -> Body:
     html = rule.prepare_html(html, fields)
     if _PRE_TOKEN in html or _CELL_MARK in html:  # the input must not forge our markers
         html = html.translate(_PRIVATE_MARKS)
-    tree = LexborHTMLParser(_BLOCK.sub(PARAGRAPH_BREAK, html))
+    tree = LexborHTMLParser(_BLOCK.sub(PARAGRAPH_BREAK + "<", html))
     rule.clean_tree(tree, fields)
     present = {tag.lower() for tag in _DROPPED_TAG.findall(html)}
     if present:  # each strip is a walk of the tree: do only the ones that can match
         tree.strip_tags(sorted(present))
     if _TABLE.search(html):
         _mark_tables(tree)
-    image_urls = urls.clean_list(_image_url(node.attributes, rule) for node in tree.css("img"))
-    link_urls = urls.clean_list(node.attributes.get("href") or "" for node in tree.css("a[href]"))
-    verbatim = _lift_pre_blocks(tree)
+    # Each css() is a walk of the tree: skip the ones that cannot match.
+    image_urls = urls.clean_list(_image_url(n.attributes, rule) for n in tree.css("img")) if _HAS_IMG.search(html) else []
+    link_urls = urls.clean_list(n.attributes.get("href") or "" for n in tree.css("a[href]")) if _HAS_LINK.search(html) else []
+    verbatim = _lift_pre_blocks(tree) if _HAS_PRE.search(html) else []
     root = tree.body or tree.root
     text = root.text(deep=True) if root is not None else ""
-    paragraphs = [p for p in map(_collapse_whitespace, _prepare_text(text).split(PARAGRAPH_BREAK)) if p]
+    paragraphs = split_paragraphs(text)
     if verbatim:
         paragraphs = [_restore_pre(p, verbatim) for p in paragraphs]
         paragraphs = [p for p in paragraphs if p]
@@ -130,21 +134,33 @@ def _restore_pre(paragraph: str, verbatim: list[str]) -> str:
     return verbatim[int(match.group(1))] if match else paragraph
 
 
-def normalise_paragraph(text: str) -> str:
-    """Trim, collapse whitespace (full-width and non-breaking included), join hard-wrapped CJK lines."""
-    return _collapse_whitespace(_prepare_text(text))
+def split_paragraphs(text: str) -> list[str]:
+    """Text with paragraph separators -> trimmed, whitespace-collapsed paragraphs.
+
+    A blank line splits a paragraph too (plain-text feeds), and a line break
+    between two CJK characters is a hard wrap (3DMGame), not a space. Most
+    newlines are source formatting next to a separator, so the regexes run
+    only on chunks that still hold one after trimming.
+    """
+    invisible = bool(_HAS_INVISIBLE.search(text))
+    paragraphs: list[str] = []
+    for chunk in text.split(PARAGRAPH_BREAK):
+        if "\n" in chunk and "\n" in (chunk := chunk.strip()):
+            for piece in _BLANK_LINE.split(chunk):
+                _append_paragraph(paragraphs, _CJK_LINE_BREAK.sub("", piece), invisible)
+        else:
+            _append_paragraph(paragraphs, chunk, invisible)
+    return paragraphs
 
 
-def _prepare_text(text: str) -> str:
-    """Whole-text passes, done once per document rather than once per paragraph."""
-    if "\n" in text:
-        text = _BLANK_LINE.sub(PARAGRAPH_BREAK, text)  # before the CJK join, which would eat it
-        text = _CJK_LINE_BREAK.sub("", text)
+def _append_paragraph(paragraphs: list[str], text: str, invisible: bool) -> None:
     if _CELL_MARK in text:
         text = text.replace(_CELL_MARK, " ")
-    if _HAS_INVISIBLE.search(text):
+    if invisible:
         text = text.translate(_INVISIBLE)
-    return text
+    text = _collapse_whitespace(text)
+    if text:
+        paragraphs.append(text)
 
 
 def _collapse_whitespace(text: str) -> str:

@@ -210,10 +210,12 @@ class _Run:
         old_homes = {(s, dt.date.fromisoformat(d)): paths for (s, d), paths in self.state.partitions_of(superseded).items()}
         for key in sorted(buffer.keys() | old_homes.keys() | rebuild.keys()):
             self._merge_partition(key, buffer.pop(key), old_homes.get(key, set()), rebuild.get(key))
+        self.store.flush()
         if superseded:
             kept = filter_out_paths(self.state.rejects_table(), superseded)
             rejects = pa.concat_tables([kept.cast(REJECT_BATCH_SCHEMA), reject_table.cast(REJECT_BATCH_SCHEMA)])
             self.store.replace_rejects(rejects.sort_by("raw_path"))
+        self.store.sync()  # every swap is on disk before the manifest says so
         self.state.commit_outcomes(outcome_table, self.report.run_id, PARSER_VERSION, self.started, forget)
         self.emit("committed", {"files": outcome_table.num_rows})
 
@@ -247,12 +249,16 @@ def deduplicate(table: pa.Table) -> tuple[pa.Table, int]:
     """One row per article_id: the smallest raw_path wins (order-independent). Sorted by published_at."""
     if table.num_rows == 0:
         return table, 0
-    ordered = table.sort_by([("article_id", "ascending"), ("raw_path", "ascending")])
-    ids = ordered.column("article_id")
-    first = pa.concat_arrays([pa.array([True]), pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)).combine_chunks()]) \
-        if len(ids) > 1 else pa.array([True])
-    unique = ordered.filter(first)
-    return unique.sort_by([("published_at", "ascending"), ("article_id", "ascending")]), table.num_rows - unique.num_rows
+    unique = table
+    if pc.count_distinct(table.column("article_id")).as_py() != table.num_rows:
+        ordered = table.sort_by([("article_id", "ascending"), ("raw_path", "ascending")])
+        ids = ordered.column("article_id")
+        first = pa.concat_arrays([pa.array([True]), pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)).combine_chunks()])
+        unique = ordered.filter(first)
+    order = pc.sort_indices(unique, sort_keys=[("published_at", "ascending"), ("article_id", "ascending")])
+    if not order.equals(pa.array(range(len(order)), order.type)):  # already in order: skip the copy
+        unique = unique.take(order)
+    return unique, table.num_rows - unique.num_rows
 
 
 def _needs_look(known, f: RawFile) -> bool:

@@ -5,8 +5,11 @@ Layout under OUT:
   rejects/part-0.parquet                        every current reject
   _state/                                       manifest, run log, lock, runs.parquet
   _staging/<run_id>/                            temporary files (outside every glob)
-A new file is written and fsynced under _staging, then renamed over the old
-one: readers see the old file or the new one, never a partial file.
+A new file is written under _staging, then renamed over the old one: readers
+see the old file or the new one, never a partial file. Partition files are
+staged in batches: one os.sync() makes a whole batch durable before its
+renames (an fsync per file and per folder cost more than writing the files),
+and `sync()` makes the renames durable before the manifest commits.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from schemas.article import ARTICLE_FILE_SCHEMA, REJECT_FILE_SCHEMA, RUN_FILE_SC
 
 PART_FILE = "part-0.parquet"
 ROW_GROUP_ROWS = 50_000
+SWAP_BATCH = 256  # staged partition files per os.sync()
+# Low-cardinality columns, dictionary-encoded; the rest is plain (dictionaries cost time on small files).
+DICTIONARY_COLUMNS = ("category", "channel", "author", "encoding", "parser_version", "run_id", "reason", "command", "status")
 
 
 class Store:
@@ -32,6 +38,7 @@ class Store:
         self.out = Path(out_dir)
         self.staging = self.out / "_staging" / run_id
         self._counter = 0
+        self._staged: list[tuple[Path, Path]] = []
 
     def partition_path(self, source: str, date: dt.date) -> Path:
         return self.out / "articles" / partition_dir(source, date) / PART_FILE
@@ -43,12 +50,16 @@ class Store:
         return conform(pq.read_table(path), ARTICLE_FILE_SCHEMA)
 
     def replace_partition(self, source: str, date: dt.date, table: pa.Table) -> None:
-        """Swap in `table` (already merged and sorted); an empty table removes the partition."""
+        """Stage `table` (already merged and sorted) for this partition; an empty table removes it.
+
+        Staged files are swapped in by `flush()`, at the latest.
+        """
         target = self.partition_path(source, date)
         if table.num_rows == 0:
+            self.flush()  # keep swaps in order: earlier staged writes land before this removal
             _remove_file_and_empty_dirs(target, stop=self.out / "articles")
             return
-        self._swap(target, conform(table, ARTICLE_FILE_SCHEMA))
+        self._stage(target, conform(table, ARTICLE_FILE_SCHEMA))
 
     def replace_rejects(self, table: pa.Table) -> None:
         """Swap in the rejects, unless the file already holds exactly these rows (then nothing is written)."""
@@ -56,41 +67,42 @@ class Store:
         table = conform(table, REJECT_FILE_SCHEMA)
         if target.exists() and conform(pq.read_table(target), REJECT_FILE_SCHEMA).equals(table):
             return
-        self._swap(target, table)
+        self._stage(target, table)
+        self.flush()
 
     def replace_runs(self, table: pa.Table) -> None:
-        self._swap(self.out / "_state" / "runs.parquet", conform(table, RUN_FILE_SCHEMA))
+        self._stage(self.out / "_state" / "runs.parquet", conform(table, RUN_FILE_SCHEMA))
+        self.flush()
 
-    def _swap(self, target: Path, table: pa.Table) -> None:
+    def _stage(self, target: Path, table: pa.Table) -> None:
         self.staging.mkdir(parents=True, exist_ok=True)
         self._counter += 1
         temporary = self.staging / f"{self._counter}.parquet.tmp"
         pq.write_table(table, temporary, compression="zstd", row_group_size=ROW_GROUP_ROWS,
-                       write_statistics=True, use_dictionary=["category", "channel", "author", "encoding", "parser_version", "run_id", "reason"])
-        _fsync_file(temporary)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(temporary, target)
-        _fsync_dir(target.parent)
+                       write_statistics=[f.name for f in table.schema if not pa.types.is_list(f.type)],
+                       use_dictionary=[n for n in DICTIONARY_COLUMNS if n in table.column_names])
+        self._staged.append((temporary, target))
+        if len(self._staged) >= SWAP_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Make the staged files durable, then rename each over its target."""
+        if not self._staged:
+            return
+        os.sync()
+        for temporary, target in self._staged:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temporary, target)
+        self._staged.clear()
+
+    def sync(self) -> None:
+        """Make every rename so far durable (call before committing the manifest)."""
+        self.flush()
+        os.sync()
 
     def clean_staging(self) -> None:
         """Remove this run's staging folder and any left by killed runs."""
         shutil.rmtree(self.out / "_staging", ignore_errors=True)
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _remove_file_and_empty_dirs(path: Path, stop: Path) -> None:
