@@ -33,7 +33,7 @@ from jobs.lock import OutputLock
 from jobs.parse_batch import OUTCOME_SCHEMA, Job, WorkItem
 from jobs.spill import PartitionBuffer, PartitionKey, filter_out_paths
 from jobs.state import State
-from jobs.store import Store
+from jobs.store import SWAP_BATCH, Store
 from jobs.frame import REJECT_BATCH_SCHEMA
 
 EventSink = Callable[[str, dict], None]
@@ -210,7 +210,9 @@ class _Run:
         old_homes = {(s, dt.date.fromisoformat(d)): paths for (s, d), paths in self.state.partitions_of(superseded).items()}
         for key in sorted(buffer.keys() | old_homes.keys() | rebuild.keys()):
             self._merge_partition(key, buffer.pop(key), old_homes.get(key, set()), rebuild.get(key))
-        self.store.flush()
+            if self.store.staged >= SWAP_BATCH:
+                self._swap_staged()
+        self._swap_staged()
         if superseded:
             kept = filter_out_paths(self.state.rejects_table(), superseded)
             rejects = pa.concat_tables([kept.cast(REJECT_BATCH_SCHEMA), reject_table.cast(REJECT_BATCH_SCHEMA)])
@@ -218,6 +220,11 @@ class _Run:
         self.store.sync()  # every swap is on disk before the manifest says so
         self.state.commit_outcomes(outcome_table, self.report.run_id, PARSER_VERSION, self.started, forget)
         self.emit("committed", {"files": outcome_table.num_rows})
+
+    def _swap_staged(self) -> None:
+        swapped = self.store.flush()
+        if swapped:
+            self.emit("partitions_swapped", {"partitions": swapped})
 
     def _merge_partition(self, key: PartitionKey, new_tables: list[pa.Table], old_paths: set[str], keep_only: set[str] | None) -> None:
         source, date = key

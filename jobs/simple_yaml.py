@@ -61,6 +61,8 @@ def load_simple(text: str) -> dict[str, str | list[str]] | None:
 
 
 def _scalar(raw: str) -> str | None:
+    if not raw:
+        return None
     first = raw[0]
     if first == "'":
         inner = raw[1:-1]

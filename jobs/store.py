@@ -28,7 +28,7 @@ from schemas.article import ARTICLE_FILE_SCHEMA, REJECT_FILE_SCHEMA, RUN_FILE_SC
 
 PART_FILE = "part-0.parquet"
 ROW_GROUP_ROWS = 50_000
-SWAP_BATCH = 256  # staged partition files per os.sync()
+SWAP_BATCH = 128  # staged partition files per os.sync() (the caller flushes)
 # Low-cardinality columns, dictionary-encoded; the rest is plain (dictionaries cost time on small files).
 DICTIONARY_COLUMNS = ("category", "channel", "author", "encoding", "parser_version", "run_id", "reason", "command", "status")
 
@@ -82,18 +82,22 @@ class Store:
                        write_statistics=[f.name for f in table.schema if not pa.types.is_list(f.type)],
                        use_dictionary=[n for n in DICTIONARY_COLUMNS if n in table.column_names])
         self._staged.append((temporary, target))
-        if len(self._staged) >= SWAP_BATCH:
-            self.flush()
 
-    def flush(self) -> None:
-        """Make the staged files durable, then rename each over its target."""
+    @property
+    def staged(self) -> int:
+        return len(self._staged)
+
+    def flush(self) -> int:
+        """Make the staged files durable, then rename each over its target; return how many."""
         if not self._staged:
-            return
+            return 0
         os.sync()
         for temporary, target in self._staged:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(temporary, target)
+        swapped = len(self._staged)
         self._staged.clear()
+        return swapped
 
     def sync(self) -> None:
         """Make every rename so far durable (call before committing the manifest)."""

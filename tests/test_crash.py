@@ -25,7 +25,7 @@ from helpers_pipeline import (REPO, article_files, article_glob, cli_command, cl
 pytestmark = pytest.mark.slow
 
 FILES = 2000
-DAYS = 20
+DAYS = 60  # enough partitions (~650) for several swap batches
 BAD_FILES = {"bad/empty.md": b"", "bad/no_front_matter.md": b"only a body\n",
              "bad/malformed.md": b"---\ntitle: [oops\n---\nbody\n"}
 
@@ -146,11 +146,11 @@ def test_kill_between_two_partition_swaps(corpus, tmp_path):
     root, raw, clean, expected = corpus
     out = tmp_path / "out"
     run = Ingest(raw, out, tmp_path / "killed.log")
-    run.wait_for(lambda: run.count("partition_written") >= 40)
+    run.wait_for(lambda: run.count("partitions_swapped") >= 1)  # one batch of swaps done, more to come
     run.kill()
     run.reap_orphans()
     written = len(article_files(out))
-    assert 40 <= written < len(article_files(clean)), "not killed in the middle of the partition swaps"
+    assert 0 < written < len(article_files(clean)), "not killed in the middle of the partition swaps"
     assert not (out / "rejects" / "part-0.parquet").exists()
     assert_recovers(raw, out, tmp_path / "rerun.log", expected)
 
@@ -202,7 +202,7 @@ def test_kill_while_merging_changes_into_existing_partitions(corpus, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(clean, out)
     run = Ingest(changed_raw, out, tmp_path / "killed.log")
-    run.wait_for(lambda: run.count("partition_written") >= 30)
+    run.wait_for(lambda: run.count("partitions_swapped") >= 1)  # some swaps done, more to come
     run.kill()
     run.reap_orphans()
     assert run.count("committed") == 0  # killed mid-swaps: the rejects file is still the old one
