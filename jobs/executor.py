@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -27,9 +29,29 @@ def run_chunks(job: Job, chunks: Iterable[list[WorkItem]], workers: int) -> Iter
     # forkserver: children start clean (no inherited threads from Polars/Arrow pools).
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["jobs.parse_batch"])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
         # map() submits everything at once; bound what is in flight so memory stays flat.
         yield from _bounded_map(pool, partial(parse_chunk, job), chunks, in_flight=workers * 3)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """In a worker: exit when the main process is gone (SIGKILL, OOM), instead of lingering forever.
+
+    Forkserver workers are not children of the main process, and a killed parent
+    never closes their task queue, so nothing else would wake them.
+    """
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # the pid was reused by another user's process
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _bounded_map(pool: ProcessPoolExecutor, function, items: Iterable, in_flight: int) -> Iterator:

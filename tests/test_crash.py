@@ -61,6 +61,17 @@ class Ingest:
         os.kill(self.process.pid, signal.SIGKILL)
         assert self.process.wait(timeout=30) == -signal.SIGKILL
 
+    def group_ends_within(self, seconds: float) -> bool:
+        """True once no process of the run's process group (its workers, the forkserver) is left."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return True
+            time.sleep(0.2)
+        return False
+
     def reap_orphans(self) -> None:
         """Parser workers of a SIGKILLed parent do not exit on their own: end them (our process group)."""
         try:
@@ -135,9 +146,9 @@ def test_kill_while_parsing(corpus, tmp_path):
     time.sleep(0.25)
     assert not article_files(out), "parsing was already over: no kill while parsing"
     run.kill()
-    # Its orphaned parser workers are still alive: they hold no lock, the rerun must go ahead regardless.
     try:
-        assert_recovers(raw, out, tmp_path / "rerun.log", expected)
+        assert_recovers(raw, out, tmp_path / "rerun.log", expected)  # whatever its workers still do
+        assert run.group_ends_within(10), "parser workers outlived their killed parent"
     finally:
         run.reap_orphans()
 
