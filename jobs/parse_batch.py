@@ -56,7 +56,13 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
     for item in items:
         outcome = {"raw_path": item.raw_path, "size": item.size, "mtime_ns": item.mtime_ns}
         try:
-            data = _read(os.path.join(job.raw_dir, item.raw_path), item, job.max_bytes)
+            try:
+                data = _read(os.path.join(job.raw_dir, item.raw_path), item, job.max_bytes)
+            except FileNotFoundError:
+                if item.known_sha256 is not None:  # gone since listing: like any vanished file, keep its history
+                    outcomes.append(outcome | {"status": "unchanged", "sha256": item.known_sha256})
+                    continue
+                raise Rejected("read_error", "FileNotFoundError: deleted between listing and reading") from None
             outcome["sha256"] = sha = hashlib.sha256(data).hexdigest()
             if sha == item.known_sha256:
                 outcomes.append(outcome | {"status": "unchanged"})
@@ -93,6 +99,8 @@ def _read(path: str, item: WorkItem, max_bytes: int) -> bytes:
             if not stat.S_ISREG(mode):
                 raise Rejected("read_error", f"not a regular file ({_kind(mode)})")
             data = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise
     except OSError as error:
         raise Rejected("read_error", f"{type(error).__name__}: {error.strerror or error}") from None
     if len(data) > max_bytes:  # grew since it was listed

@@ -13,7 +13,24 @@ from jobs.errors import UsageError
 from jobs.query import connect
 
 
+# Statements that read or write files other than the dataset's: refused, so a query can never
+# change the dataset (or anything else on disk). --output is how results are saved.
+_REFUSED = {"COPY", "EXPORT", "ATTACH", "DETACH", "LOAD"}
+
+
+def check_read_only(sql: str) -> None:
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as error:
+        raise UsageError(f"SQL error: {error}") from None
+    for statement in statements:
+        kind = statement.type.name
+        if kind in _REFUSED:
+            raise UsageError(f"SQL error: {kind} statements are not allowed here (the dataset is read-only; use --output FILE to save a result)")
+
+
 def run_query(out_dir: Path, sql: str, output_format: str, output: Path | None) -> None:
+    check_read_only(sql)
     connection = connect(out_dir)
     try:
         relation = connection.sql(sql)
@@ -77,8 +94,9 @@ def interactive(out_dir: Path) -> None:
         if not sql:
             continue
         try:
+            check_read_only(sql)
             relation = connection.sql(sql)
             if relation is not None:
                 print(markdown_table(relation.columns, relation.fetchall()))
-        except duckdb.Error as error:
+        except (duckdb.Error, UsageError) as error:
             print(f"error: {error}", file=sys.stderr)

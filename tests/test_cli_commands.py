@@ -129,3 +129,30 @@ def test_query_views_rejects_and_runs(lake):
                     "SELECT (SELECT count(*) FROM rejects) AS rejects, (SELECT count(*) FROM runs) AS runs")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == [{"rejects": 1, "runs": 1}]
+
+
+@pytest.mark.parametrize("statement", [
+    "COPY (SELECT * FROM articles) TO '{out}/articles/source=x/date=2022-01-01/evil.parquet' (FORMAT parquet)",
+    "ATTACH '{out}/_state/manifest.sqlite' AS m",
+    "EXPORT DATABASE '{out}/export'",
+    "SELECT 1; COPY (SELECT 1) TO '{out}/x.csv'",
+])
+def test_query_never_writes_files(lake, statement):
+    raw, out = lake
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    result = invoke("query", "--out-dir", str(out), statement.format(out=out))
+    assert result.exit_code == 2
+    assert "not allowed" in result.output
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
+def test_query_interactive_prompt_answers_and_quits(lake, monkeypatch):
+    raw, out = lake
+    from jobs import query_output
+    answers = iter(["select count(*) AS n from articles", "copy (select 1) to 'x.csv'", ".quit"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    printed = []
+    monkeypatch.setattr("builtins.print", lambda *a, **k: printed.append(" ".join(map(str, a))))
+    query_output.interactive(out)
+    assert any(line.startswith("| n |") for line in printed)
+    assert any("not allowed" in line for line in printed)

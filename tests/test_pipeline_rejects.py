@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import threading
 import time
@@ -121,6 +122,18 @@ def test_a_file_deleted_between_listing_and_reading_is_a_read_error(tmp_path):
     assert chunk.rejects.column("reason").to_pylist() == ["read_error"]
     assert "FileNotFoundError" in chunk.rejects.column("message")[0].as_py()
     assert chunk.outcomes.column("status").to_pylist() == ["reject"]
+
+
+def test_a_known_file_deleted_between_listing_and_reading_keeps_its_row(tmp_path):
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    path = write_raw(raw, "kept.md", article_text("已入库", "2022-08-01 10:00:00"))
+    run_ingest(raw, out)
+    listed = list(discover(str(raw)))
+    known_sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    path.unlink()
+    job = Job(str(raw), "run-2", dt.datetime.now(dt.timezone.utc), MAX_BYTES)
+    chunk = parse_chunk(job, [WorkItem(f.raw_path, f.size, f.mtime_ns, known_sha) for f in listed])
+    assert chunk.rejects.num_rows == 0 and chunk.outcomes.column("status").to_pylist() == ["unchanged"]
 
 
 def test_rejects_file_is_readable_by_duckdb_with_its_columns(mixed):
