@@ -26,9 +26,11 @@ class ProgressSink:
     """A rich progress bar while parsing; nothing when stderr is not a terminal."""
 
     def __init__(self):
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+        # On stderr: stdout carries the one-line summary, for scripts.
         self.progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                                 TimeRemainingColumn(), transient=True)
+                                 TimeRemainingColumn(), transient=True, console=Console(stderr=True))
         self.task = None
 
     def __call__(self, name: str, data: dict[str, Any]) -> None:

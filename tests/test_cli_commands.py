@@ -156,3 +156,39 @@ def test_query_interactive_prompt_answers_and_quits(lake, monkeypatch):
     query_output.interactive(out)
     assert any(line.startswith("| n |") for line in printed)
     assert any("not allowed" in line for line in printed)
+
+
+def test_progress_bar_on_a_terminal_and_none_otherwise(tmp_path):
+    import os
+    import pty
+    import subprocess
+
+    from helpers_pipeline import REPO, cli_command, cli_env
+
+    raw = tmp_path / "raw"
+    copy_samples(raw)
+
+    def run(out: str, on_terminal: bool) -> str:
+        if not on_terminal:
+            return subprocess.run(cli_command("ingest", "--raw-dir", str(raw), "--out-dir", str(tmp_path / out), "--workers", "1"),
+                                  cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=120).stderr
+        leader, follower = pty.openpty()
+        env = cli_env() | {"COLUMNS": "100", "TERM": "xterm"}
+        process = subprocess.Popen(cli_command("ingest", "--raw-dir", str(raw), "--out-dir", str(tmp_path / out), "--workers", "1"),
+                                   cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=follower)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        assert process.wait(timeout=120) == 0
+        os.close(leader)
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    assert "parsing" in run("tty", on_terminal=True)
+    assert run("pipe", on_terminal=False) == ""

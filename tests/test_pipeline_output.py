@@ -167,6 +167,12 @@ def test_real_corpus_ingests_every_file_as_one_distinct_article(tmp_path):
         f"SELECT count(*), count(DISTINCT article_id) FROM read_parquet('{article_glob(out)}', hive_partitioning = true)").fetchall()[0]
     assert len(list(discover(str(REAL_CORPUS)))) == 53
     assert (count, distinct) == (53, 53)
+    answer = CliRunner().invoke(app, ["query", "--out-dir", str(out), "--format", "csv",
+                                      "select source, count(*) from articles group by 1"])
+    assert answer.exit_code == 0, answer.output
+    lines = answer.stdout.splitlines()
+    assert lines[0] == "source,count_star()" and len(lines) - 1 == 23  # 23 sources in the sample
+    assert sum(int(line.rsplit(",", 1)[1]) for line in lines[1:]) == 53
 
 
 def test_spilling_parsed_rows_to_disk_gives_the_same_dataset(tmp_path, monkeypatch):
