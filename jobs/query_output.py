@@ -68,6 +68,8 @@ def render(columns: Sequence[str], rows: Sequence[tuple], output_format: str) ->
         return buffer.getvalue()
     if output_format == "json":
         return json.dumps([dict(zip(columns, row)) for row in rows], ensure_ascii=False, default=str) + "\n"
+    if list(columns) == ["explain_key", "explain_value"]:  # EXPLAIN [ANALYZE]: the plan as drawn
+        return "\n".join(str(value) for _, value in rows) + "\n"
     return markdown_table(columns, rows) + "\n"
 
 

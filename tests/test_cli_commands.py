@@ -192,3 +192,15 @@ def test_progress_bar_on_a_terminal_and_none_otherwise(tmp_path):
 
     assert "parsing" in run("tty", on_terminal=True)
     assert run("pipe", on_terminal=False) == ""
+
+
+def test_explain_analyze_shows_a_query_for_one_source_and_day_reads_one_file(lake):
+    raw, out = lake
+    source, date = duckdb.connect().execute(
+        f"SELECT source, date FROM read_parquet('{out}/articles/**/*.parquet', hive_partitioning = true,"
+        " hive_types = {'source': 'VARCHAR', 'date': 'DATE'}) LIMIT 1").fetchall()[0]
+    total = len(list(out.glob("articles/*/*/*.parquet")))
+    result = invoke("query", "--out-dir", str(out),
+                    f"EXPLAIN ANALYZE SELECT title FROM articles WHERE source = '{source}' AND date = DATE '{date}'")
+    assert result.exit_code == 0, result.output
+    assert f"Scanning Files: 1/{total}" in result.stdout and total > 10
