@@ -49,7 +49,7 @@ class RunOptions:
     max_bytes: int = 8 * 1024 * 1024
     max_reject_ratio: float = 0.5
     wait_seconds: float = 0.0
-    memory_budget_bytes: int = 192 * 1024 * 1024
+    memory_budget_bytes: int = 64 * 1024 * 1024  # parsed rows held before spilling to _staging
 
 
 @dataclass
@@ -110,13 +110,8 @@ def ingest(options: RunOptions, on_event: EventSink | None = None) -> RunReport:
         state = State(options.out_dir)
         try:
             run = _Run(options, state, "ingest", emit)
-            files = list(discover(str(options.raw_dir), options.globs))
-            run.report.files_seen = len(files)
-            known = state.known_files()
-            work = [WorkItem(f.raw_path, f.size, f.mtime_ns, _reusable_sha(known.get(f.raw_path)))
-                    for f in files if _needs_look(known.get(f.raw_path), f)]
-            work += _orphaned_siblings(state, work, {f.raw_path: f for f in files})
-            emit("planned", {"files_seen": len(files), "to_parse": len(work)})
+            run.report.files_seen, work = _plan_ingest(options, state)
+            emit("planned", {"files_seen": run.report.files_seen, "to_parse": len(work)})
             return run.execute(work)
         finally:
             state.close()
@@ -268,6 +263,17 @@ def deduplicate(table: pa.Table) -> tuple[pa.Table, int]:
     return unique, table.num_rows - unique.num_rows
 
 
+def _plan_ingest(options: RunOptions, state: State) -> tuple[int, list[WorkItem]]:
+    """(files listed, files to look at). The listing and the manifest copy are freed on return."""
+    files = list(discover(str(options.raw_dir), options.globs))
+    known = state.known_files()
+    work = [WorkItem(f.raw_path, f.size, f.mtime_ns, _reusable_sha(known.get(f.raw_path)))
+            for f in files if _needs_look(known.get(f.raw_path), f)]
+    del known
+    work += _orphaned_siblings(state, work, files)
+    return len(files), work
+
+
 def _needs_look(known, f: RawFile) -> bool:
     if known is None or (known.size, known.mtime_ns) != (f.size, f.mtime_ns):
         return True
@@ -281,14 +287,17 @@ def _reusable_sha(known) -> str | None:
     return known.sha256
 
 
-def _orphaned_siblings(state: State, work: list[WorkItem], listed: dict[str, RawFile]) -> list[WorkItem]:
+def _orphaned_siblings(state: State, work: list[WorkItem], files: list[RawFile]) -> list[WorkItem]:
     """Files sharing an article_id with a changing file: reparse them, one may become the new winner."""
     if not work:
         return []
     changing = {item.raw_path for item in work}
     old_ids = set(state.article_ids_of(changing).values())
-    siblings = [p for p in state.paths_with_article_ids(old_ids) if p not in changing and p in listed]
-    return [WorkItem(p, listed[p].size, listed[p].mtime_ns, None) for p in sorted(siblings)]
+    candidates = [p for p in state.paths_with_article_ids(old_ids) if p not in changing]
+    if not candidates:
+        return []
+    listed = {f.raw_path: f for f in files}
+    return [WorkItem(p, listed[p].size, listed[p].mtime_ns, None) for p in sorted(candidates) if p in listed]
 
 
 def _plan(options: RunOptions, state: State, selection: Selection) -> ReprocessPlan:

@@ -2,11 +2,11 @@
 
 Workers' batches arrive in file order, not partition order. They are kept as
 they come (whole chunks: no per-row tables, whose overhead would dwarf the
-data); past the budget they are concatenated, sorted by partition and written
-as one Arrow IPC file with one record batch per partition. When partitions
-are merged, each one's batches are read back from every spill file plus the
-sorted in-memory remainder. Peak memory is about twice the budget plus one
-partition, whatever the number of files.
+data); past the budget they are grouped by partition (sort indices, not a
+sorted copy) and written as one Arrow IPC file with one record batch per
+partition. When partitions are merged, each one's batches are read back from
+every spill file plus the in-memory remainder. Peak memory is the budget plus
+one partition, whatever the number of files.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class PartitionBuffer:
         self.pending: list[pa.Table] = []
         self.pending_bytes = 0
         self.spills: list[tuple[ipc.RecordBatchFileReader, dict[PartitionKey, list[int]]]] = []
-        self.sealed: tuple[pa.Table, dict[PartitionKey, tuple[int, int]]] | None = None
+        self.sealed: tuple[pa.Table | None, dict[PartitionKey, pa.Array]] | None = None
 
     def add(self, table: pa.Table) -> None:
         if table.num_rows == 0:
@@ -38,29 +38,38 @@ class PartitionBuffer:
         if self.pending_bytes > self.budget_bytes:
             self._spill()
 
-    def _sorted_pending(self) -> tuple[pa.Table, dict[PartitionKey, tuple[int, int]]]:
-        table = pa.concat_tables(self.pending).sort_by([("source", "ascending"), ("date", "ascending")])
+    def _grouped_pending(self) -> tuple[pa.Table, dict[PartitionKey, pa.Array]]:
+        """The pending rows and, per partition, the indices of its rows (no copy of the rows)."""
+        table = pa.concat_tables(self.pending)
         self.pending, self.pending_bytes = [], 0
-        return table, _runs(table)
+        order = pc.sort_indices(table, sort_keys=[("source", "ascending"), ("date", "ascending")])
+        keys = list(zip(table.column("source").take(order).to_pylist(), table.column("date").take(order).to_pylist()))
+        groups: dict[PartitionKey, pa.Array] = {}
+        start = 0
+        for index in range(1, len(keys) + 1):
+            if index == len(keys) or keys[index] != keys[start]:
+                groups[keys[start]] = order.slice(start, index - start)
+                start = index
+        return table, groups
 
     def _spill(self) -> None:
-        table, runs = self._sorted_pending()
+        table, groups = self._grouped_pending()
         self.spill_dir.mkdir(parents=True, exist_ok=True)
         path = self.spill_dir / f"{len(self.spills)}.arrow"
         batches: dict[PartitionKey, list[int]] = {}
         count = 0
         with ipc.new_file(path, table.schema) as writer:
-            for key, (offset, length) in runs.items():
-                for batch in table.slice(offset, length).to_batches():
+            for key, indices in groups.items():  # one partition's copy at a time
+                for batch in table.take(indices).to_batches():
                     writer.write_batch(batch)
                     batches.setdefault(key, []).append(count)
                     count += 1
         self.spills.append((ipc.open_file(pa.OSFile(str(path))), batches))
 
-    def _seal(self) -> tuple[pa.Table, dict[PartitionKey, tuple[int, int]]]:
+    def _seal(self) -> tuple[pa.Table | None, dict[PartitionKey, pa.Array]]:
         if self.sealed is None:
-            self.sealed = self._sorted_pending() if self.pending else (None, {})  # type: ignore[assignment]
-        return self.sealed  # type: ignore[return-value]
+            self.sealed = self._grouped_pending() if self.pending else (None, {})
+        return self.sealed
 
     def keys(self) -> set[PartitionKey]:
         keys = set(self._seal()[1])
@@ -75,23 +84,10 @@ class PartitionBuffer:
             indices = batches.pop(key, [])
             if indices:
                 tables.append(pa.Table.from_batches([reader.get_batch(i) for i in indices]))
-        table, runs = self._seal()
-        if key in runs:
-            offset, length = runs.pop(key)
-            tables.append(table.slice(offset, length))
+        table, groups = self._seal()
+        if key in groups:
+            tables.append(table.take(groups.pop(key)))
         return tables
-
-
-def _runs(table: pa.Table) -> dict[PartitionKey, tuple[int, int]]:
-    """(offset, length) of each partition's rows in a table sorted by source and date."""
-    runs: dict[PartitionKey, tuple[int, int]] = {}
-    start = 0
-    keys = list(zip(table.column("source").to_pylist(), table.column("date").to_pylist()))
-    for index in range(1, len(keys) + 1):
-        if index == len(keys) or keys[index] != keys[start]:
-            runs[keys[start]] = (start, index - start)
-            start = index
-    return runs
 
 
 def filter_out_paths(table: pa.Table, raw_paths: set[str]) -> pa.Table:

@@ -52,7 +52,6 @@ CREATE TABLE IF NOT EXISTS runs (
     partitions_written INTEGER,
     duration_s REAL
 );
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -116,22 +115,18 @@ class State:
                         forget: Iterable[str] = ()) -> None:
         """Record every file's outcome in one transaction; `forget` removes pruned paths."""
         now = when.isoformat()
-        rows = outcomes.to_pylist()
         with self._transaction():
             self._execute_in("DELETE FROM files WHERE raw_path IN ({})", forget)
-            unchanged = [(r["size"], r["mtime_ns"], r["raw_path"]) for r in rows if r["status"] == "unchanged"]
-            self.db.executemany("UPDATE files SET size=?, mtime_ns=? WHERE raw_path=?", unchanged)
-            self.db.executemany(
-                "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(r["raw_path"], r["size"], r["mtime_ns"], r.get("sha256"), r["status"], r.get("article_id"),
-                  r.get("source"), r["date"].isoformat() if r.get("date") else None, r.get("reject_reason"),
-                  r.get("reject_message"), parser_version, run_id, now)
-                 for r in rows if r["status"] != "unchanged"])
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (run_id,))
-
-    def generation(self) -> str:
-        row = self.db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
-        return row[0] if row else ""
+            for batch in outcomes.to_batches(max_chunksize=5000):  # bounded memory: no 200k dicts at once
+                rows = batch.to_pylist()
+                unchanged = [(r["size"], r["mtime_ns"], r["raw_path"]) for r in rows if r["status"] == "unchanged"]
+                self.db.executemany("UPDATE files SET size=?, mtime_ns=? WHERE raw_path=?", unchanged)
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [(r["raw_path"], r["size"], r["mtime_ns"], r.get("sha256"), r["status"], r.get("article_id"),
+                      r.get("source"), r["date"].isoformat() if r.get("date") else None, r.get("reject_reason"),
+                      r.get("reject_message"), parser_version, run_id, now)
+                     for r in rows if r["status"] != "unchanged"])
 
     # -- runs --------------------------------------------------------------
     def begin_run(self, run_id: str, command: str, started_at: dt.datetime) -> None:
