@@ -51,8 +51,8 @@ def parse_article(data: bytes, raw_path: str) -> dict[str, Any]:
         "image_count": len(body.image_urls),
         "image_urls": body.image_urls,
         "link_urls": body.link_urls,
-        "headimg": urls.clean_single(_as_text(metadata.get("headimg"))),
-        "thumbnail": urls.clean_single(_as_text(metadata.get("thumbnail"))),
+        "headimg": _header_image(metadata.get("headimg"), body.fields),
+        "thumbnail": _header_image(metadata.get("thumbnail"), body.fields),
         "original_title": body.fields.get("original_title"),
         "byline": body.fields.get("byline"),
         "editor": body.fields.get("editor"),
@@ -92,6 +92,12 @@ def _source_folder(raw_path: str) -> str | None:
         return parts[index] if index < len(parts) - 1 else None
     # <source>/<channel>/<title>.md; the `post/<category>/<title>.md` layout names no source.
     return parts[-3] if len(parts) >= 3 and parts[-3] != "post" else None
+
+
+def _header_image(value: Any, body_fields: dict[str, object]) -> str | None:
+    """Unwrapped URL; null for placeholders and for images a source rule found to be promos."""
+    url = urls.clean_single(_as_text(value))
+    return None if url in body_fields.get("promo_images", ()) else url  # type: ignore[operator]
 
 
 def _as_text(value: Any) -> str | None:

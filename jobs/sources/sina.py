@@ -29,6 +29,9 @@ class SinaFinanceRule(SourceRule):
 
     def clean_tree(self, tree: LexborHTMLParser, fields: dict[str, object]) -> None:
         for promo in tree.css(".appendQr_wrap"):
+            # The feed also uses the app's QR code as headimg/thumbnail: remember it to drop it there too.
+            images = [img.attributes.get("src") for img in promo.css("img")]
+            fields.setdefault("promo_images", []).extend(src for src in images if src)  # type: ignore[union-attr]
             promo.decompose()
         for node in tree.css("p.article-editor"):
             match = _EDITOR.match(" ".join(node.text().split()))
