@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from jobs.errors import ArticleLakeError, UsageError
+from jobs.errors import ArticleLakeError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None)
 

@@ -3,7 +3,8 @@
 Order of commits, which is what makes a kill at any instant harmless:
   1. parse into memory / spill files under OUT/_staging/<run_id>/
   2. for each touched partition: merge old rows with new ones, write under
-     _staging, rename over the old file (atomic per partition)
+     _staging; every 128 partitions, sync and rename them over the old files
+     (each rename is atomic)
   3. rewrite rejects/part-0.parquet the same way
   4. commit every file's outcome to the manifest in one SQLite transaction
 A kill before 4 leaves the manifest as it was, so the next run sees the same
@@ -18,7 +19,7 @@ import datetime as dt
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,15 +27,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jobs import PARSER_VERSION
-from jobs.discover import DEFAULT_GLOBS, RawFile, discover
+from jobs.discover import DEFAULT_GLOBS
 from jobs.errors import UsageError
 from jobs.executor import default_workers, run_chunks
+from jobs.frame import REJECT_BATCH_SCHEMA
 from jobs.lock import OutputLock
 from jobs.parse_batch import OUTCOME_SCHEMA, Job, WorkItem
+from jobs.plan import ReprocessPlan, Selection, plan_ingest, plan_rebuild
 from jobs.spill import PartitionBuffer, PartitionKey, filter_out_paths
 from jobs.state import State
 from jobs.store import SWAP_BATCH, Store
-from jobs.frame import REJECT_BATCH_SCHEMA
 
 EventSink = Callable[[str, dict], None]
 CHUNK_FILES = 200
@@ -78,30 +80,6 @@ class RunReport:
         return {k: getattr(self, k) for k in ("files_seen", "files_parsed", "articles_written", "duplicates", "rejects", "partitions_written", "duration_s")}
 
 
-@dataclass(frozen=True)
-class Selection:
-    """What `reprocess` rebuilds. Filters combine with AND; `everything` selects all."""
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    sources: tuple[str, ...] = ()
-    parser_older_than: str | None = None
-    everything: bool = False
-    prune: bool = False
-
-
-@dataclass
-class ReprocessPlan:
-    partitions: dict[PartitionKey, set[str]]  # partition -> raw paths whose articles live there
-    files: list[RawFile]  # present on disk, to reparse
-    missing: list[str]  # gone from disk: kept as history, or dropped with --prune
-    rejects_to_retry: list[RawFile]
-    rows: int
-
-    @property
-    def is_empty(self) -> bool:
-        return not self.partitions and not self.rejects_to_retry
-
-
 def ingest(options: RunOptions, on_event: EventSink | None = None) -> RunReport:
     """Parse new and changed raw files and merge them into the dataset."""
     _check_dirs(options, need_raw=True)
@@ -110,7 +88,7 @@ def ingest(options: RunOptions, on_event: EventSink | None = None) -> RunReport:
         state = State(options.out_dir)
         try:
             run = _Run(options, state, "ingest", emit)
-            run.report.files_seen, work = _plan_ingest(options, state)
+            run.report.files_seen, work = plan_ingest(options, state)
             emit("planned", {"files_seen": run.report.files_seen, "to_parse": len(work)})
             return run.execute(work)
         finally:
@@ -122,7 +100,7 @@ def plan_reprocess(options: RunOptions, selection: Selection) -> ReprocessPlan:
     _check_dirs(options, need_raw=True)
     state = State(options.out_dir)
     try:
-        return _plan(options, state, selection)
+        return plan_rebuild(options, state, selection)
     finally:
         state.close()
 
@@ -134,7 +112,7 @@ def reprocess(options: RunOptions, selection: Selection, on_event: EventSink | N
     with OutputLock(options.out_dir, options.wait_seconds):
         state = State(options.out_dir)
         try:
-            plan = _plan(options, state, selection)
+            plan = plan_rebuild(options, state, selection)
             run = _Run(options, state, "reprocess", emit)
             run.report.files_seen = len(plan.files) + len(plan.rejects_to_retry)
             work = [WorkItem(f.raw_path, f.size, f.mtime_ns, None) for f in plan.files + plan.rejects_to_retry]
@@ -263,106 +241,13 @@ def deduplicate(table: pa.Table) -> tuple[pa.Table, int]:
     return unique, table.num_rows - unique.num_rows
 
 
-def _plan_ingest(options: RunOptions, state: State) -> tuple[int, list[WorkItem]]:
-    """(files listed, files to look at). The listing and the manifest copy are freed on return."""
-    files = list(discover(str(options.raw_dir), options.globs))
-    known = state.known_files()
-    work = [WorkItem(f.raw_path, f.size, f.mtime_ns, _reusable_sha(known.get(f.raw_path)))
-            for f in files if _needs_look(known.get(f.raw_path), f)]
-    del known
-    work += _orphaned_siblings(state, work, files)
-    return len(files), work
-
-
-def _needs_look(known, f: RawFile) -> bool:
-    if known is None or (known.size, known.mtime_ns) != (f.size, f.mtime_ns):
-        return True
-    return known.status == "reject" and known.parser_version != PARSER_VERSION
-
-
-def _reusable_sha(known) -> str | None:
-    """Same bytes as last time need no parse: unless it was a reject from an older parser."""
-    if known is None or (known.status == "reject" and known.parser_version != PARSER_VERSION):
-        return None
-    return known.sha256
-
-
-def _orphaned_siblings(state: State, work: list[WorkItem], files: list[RawFile]) -> list[WorkItem]:
-    """Files sharing an article_id with a changing file: reparse them, one may become the new winner."""
-    if not work:
-        return []
-    changing = {item.raw_path for item in work}
-    old_ids = set(state.article_ids_of(changing).values())
-    candidates = [p for p in state.paths_with_article_ids(old_ids) if p not in changing]
-    if not candidates:
-        return []
-    listed = {f.raw_path: f for f in files}
-    return [WorkItem(p, listed[p].size, listed[p].mtime_ns, None) for p in sorted(candidates) if p in listed]
-
-
-def _plan(options: RunOptions, state: State, selection: Selection) -> ReprocessPlan:
-    everything = selection.everything
-    stale_partitions: set[PartitionKey] = set()
-    by_partition: dict[PartitionKey, set[str]] = {}
-    for raw_path, source, date_text, version in state.article_files():
-        key = (source, dt.date.fromisoformat(date_text))
-        if not everything and not _in_selection(key, selection):
-            continue
-        by_partition.setdefault(key, set()).add(raw_path)
-        if selection.parser_older_than and _version_key(version) < _version_key(selection.parser_older_than):
-            stale_partitions.add(key)
-    if selection.parser_older_than and not everything:
-        by_partition = {k: v for k, v in by_partition.items() if k in stale_partitions}
-    paths = sorted(p for ps in by_partition.values() for p in ps)
-    present, missing = _split_present(options.raw_dir, paths)
-    retry = _split_present(options.raw_dir, state.reject_paths())[0] if everything else []
-    rows = sum(_partition_rows(options.out_dir, key) for key in by_partition)
-    return ReprocessPlan(by_partition, present, missing, retry, rows)
-
-
-def _in_selection(key: PartitionKey, selection: Selection) -> bool:
-    source, date = key
-    if selection.sources and source not in selection.sources:
-        return False
-    if selection.date_from and date < selection.date_from:
-        return False
-    if selection.date_to and date > selection.date_to:
-        return False
-    return True
-
-
-def _version_key(version: str) -> tuple:
-    """'3.10' > '3.9'; a non-numeric part sorts after numbers instead of failing to compare with them."""
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in version.split("."))
-
-
-def _split_present(raw_dir: Path, paths: Iterable[str]) -> tuple[list[RawFile], list[str]]:
-    present, missing = [], []
-    for raw_path in paths:
-        try:
-            stat = os.stat(os.path.join(raw_dir, raw_path))
-            present.append(RawFile(raw_path, stat.st_size, stat.st_mtime_ns))
-        except OSError:
-            if os.path.lexists(os.path.join(raw_dir, raw_path)):
-                present.append(RawFile(raw_path, -1, -1))  # becomes a read_error reject, not history
-            else:
-                missing.append(raw_path)
-    return present, missing
-
-
-def _partition_rows(out_dir: Path, key: PartitionKey) -> int:
-    import pyarrow.parquet as pq
-    path = Store(out_dir, "plan").partition_path(*key)
-    return pq.ParquetFile(path).metadata.num_rows if path.exists() else 0
-
-
-def _chunks(items: list[WorkItem], size: int) -> Iterator[list[WorkItem]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def _check_dirs(options: RunOptions, need_raw: bool) -> None:
     if need_raw and not Path(options.raw_dir).is_dir():
         raise UsageError(f"raw dir {options.raw_dir} does not exist or is not a folder")
     if options.workers < 1:
         raise UsageError("--workers must be at least 1")
+
+
+def _chunks(items: list[WorkItem], size: int) -> Iterator[list[WorkItem]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import re
 
-_KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]+(.*?))?[ \t]*")
-_ITEM_LINE = re.compile(r"[ \t]+-[ \t]+(.*?)[ \t]*")
+# Spaces only as separators: YAML refuses tabs in some of these places, so tabs go to YAML.
+_KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +(.*?))?[ \t]*")
+_ITEM_LINE = re.compile(r" +- +(.*?)[ \t]*")
 # A plain scalar may not start with an indicator, nor contain ': ' or ' #', nor end with ':'.
-_PLAIN_START_FORBIDDEN = set("-?:,[]{}#&*!|>'\"%@`")
+_PLAIN_START_FORBIDDEN = set("-?:,[]{}#&*!|>'\"%@`\t")
 _LIST_PENDING = object()
 # Characters YAML treats specially (line breaks, BOM) or refuses (non-printable): leave those to YAML.
 _NOT_PLAIN_TEXT = re.compile("[^\x09\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
@@ -31,7 +32,7 @@ def load_simple(text: str) -> dict[str, str | list[str]] | None:
     for line in text.split("\n"):
         if not line.strip():
             continue
-        item = _ITEM_LINE.fullmatch(line) if line[0] in " \t" else None
+        item = _ITEM_LINE.fullmatch(line) if line[0] == " " else None
         if item is not None:
             if list_key is None:
                 return None
