@@ -156,6 +156,7 @@ class _Run:
                                   self.report.exit_code, self.report.counts())
             self.store.replace_runs(self.state.runs_table())
             self.store.clean_staging()
+            self.store.close()
             self.emit("run_finished", {"summary": self.report.summary(), **self.report.__dict__})
         return self.report
 

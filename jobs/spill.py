@@ -5,8 +5,8 @@ they come (whole chunks: no per-row tables, whose overhead would dwarf the
 data); past the budget they are grouped by partition (sort indices, not a
 sorted copy) and written as one Arrow IPC file with one record batch per
 partition. When partitions are merged, each one's batches are read back from
-every spill file plus the in-memory remainder. Peak memory is the budget plus
-one partition, whatever the number of files.
+every spill file plus the in-memory remainder. Peak memory is about twice the
+budget (while a spill is grouped) plus one partition, whatever the number of files.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ class PartitionBuffer:
 
     def _grouped_pending(self) -> tuple[pa.Table, dict[PartitionKey, pa.Array]]:
         """The pending rows and, per partition, the indices of its rows (no copy of the rows)."""
-        table = pa.concat_tables(self.pending)
+        # One contiguous copy (take() on a many-chunk table would re-concatenate on every call).
+        table = pa.concat_tables(self.pending).combine_chunks()
         self.pending, self.pending_bytes = [], 0
         order = pc.sort_indices(table, sort_keys=[("source", "ascending"), ("date", "ascending")])
         keys = list(zip(table.column("source").take(order).to_pylist(), table.column("date").take(order).to_pylist()))

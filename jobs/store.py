@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,6 +29,8 @@ from schemas.article import ARTICLE_FILE_SCHEMA, REJECT_FILE_SCHEMA, RUN_FILE_SC
 
 PART_FILE = "part-0.parquet"
 ROW_GROUP_ROWS = 50_000
+WRITER_THREADS = 2
+MAX_PENDING_WRITES = 16
 SWAP_BATCH = 128  # staged partition files per os.sync() (the caller flushes)
 # Low-cardinality columns, dictionary-encoded; the rest is plain (dictionaries cost time on small files).
 DICTIONARY_COLUMNS = ("category", "channel", "author", "encoding", "parser_version", "run_id", "reason", "command", "status")
@@ -39,6 +42,8 @@ class Store:
         self.staging = self.out / "_staging" / run_id
         self._counter = 0
         self._staged: list[tuple[Path, Path]] = []
+        self._writer = ThreadPoolExecutor(max_workers=WRITER_THREADS, thread_name_prefix="parquet-writer")
+        self._writes: list[Future] = []
 
     def partition_path(self, source: str, date: dt.date) -> Path:
         return self.out / "articles" / partition_dir(source, date) / PART_FILE
@@ -75,12 +80,14 @@ class Store:
         self.flush()
 
     def _stage(self, target: Path, table: pa.Table) -> None:
+        """Write `table` to a temporary file, on a writer thread: the Parquet encoder releases the GIL,
+        so the next partition is merged while this one is written."""
         self.staging.mkdir(parents=True, exist_ok=True)
         self._counter += 1
         temporary = self.staging / f"{self._counter}.parquet.tmp"
-        pq.write_table(table, temporary, compression="zstd", row_group_size=ROW_GROUP_ROWS,
-                       write_statistics=[f.name for f in table.schema if not pa.types.is_list(f.type)],
-                       use_dictionary=[n for n in DICTIONARY_COLUMNS if n in table.column_names])
+        if len(self._writes) >= MAX_PENDING_WRITES:  # bound the tables held in memory
+            self._writes.pop(0).result()
+        self._writes.append(self._writer.submit(_write_parquet, table, temporary))
         self._staged.append((temporary, target))
 
     @property
@@ -89,6 +96,9 @@ class Store:
 
     def flush(self) -> int:
         """Make the staged files durable, then rename each over its target; return how many."""
+        for write in self._writes:
+            write.result()  # re-raises a failed write here, before anything is renamed
+        self._writes.clear()
         if not self._staged:
             return 0
         os.sync()
@@ -106,7 +116,20 @@ class Store:
 
     def clean_staging(self) -> None:
         """Remove this run's staging folder and any left by killed runs."""
+        for write in self._writes:
+            write.cancel()
+        wait(self._writes)
+        self._writes.clear()
         shutil.rmtree(self.out / "_staging", ignore_errors=True)
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP_ROWS,
+                   write_statistics=[f.name for f in table.schema if not pa.types.is_list(f.type)],
+                   use_dictionary=[n for n in DICTIONARY_COLUMNS if n in table.column_names])
 
 
 def _remove_file_and_empty_dirs(path: Path, stop: Path) -> None:
