@@ -28,7 +28,9 @@ def run_chunks(job: Job, chunks: Iterable[list[WorkItem]], workers: int) -> Iter
         return
     # forkserver: children start clean (no inherited threads from Polars/Arrow pools).
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["jobs.parse_batch"])
+    # Preload third-party modules only: preloading `jobs` would import it from the current directory,
+    # which is not necessarily the installed code.
+    context.set_forkserver_preload(["pyarrow", "selectolax.lexbor", "yaml", "frontmatter"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
         # map() submits everything at once; bound what is in flight so memory stays flat.

@@ -98,7 +98,9 @@ def _read(path: str, item: WorkItem, max_bytes: int) -> bytes:
             mode = os.fstat(handle.fileno()).st_mode
             if not stat.S_ISREG(mode):
                 raise Rejected("read_error", f"not a regular file ({_kind(mode)})")
-            data = handle.read(max_bytes + 1)
+            data = handle.read(item.size + 1)  # not max_bytes + 1: that allocates 8 MiB per file
+            if len(data) > item.size:  # grew since it was listed
+                data += handle.read(max_bytes + 1 - len(data))
     except FileNotFoundError:
         raise
     except OSError as error:

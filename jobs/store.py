@@ -15,6 +15,7 @@ and `sync()` makes the renames durable before the manifest commits.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -127,9 +128,16 @@ class Store:
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
+    statistics, dictionary = _column_options(table.schema)
     pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP_ROWS,
-                   write_statistics=[f.name for f in table.schema if not pa.types.is_list(f.type)],
-                   use_dictionary=[n for n in DICTIONARY_COLUMNS if n in table.column_names])
+                   write_statistics=statistics, use_dictionary=dictionary)
+
+
+@functools.lru_cache(maxsize=8)
+def _column_options(schema: pa.Schema) -> tuple[list[str], list[str]]:
+    """(columns with min/max statistics: the scalar ones; dictionary-encoded columns), once per schema."""
+    return ([f.name for f in schema if not pa.types.is_list(f.type)],
+            [name for name in DICTIONARY_COLUMNS if name in schema.names])
 
 
 def _remove_file_and_empty_dirs(path: Path, stop: Path) -> None:
