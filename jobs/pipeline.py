@@ -82,7 +82,7 @@ class RunReport:
 
 def ingest(options: RunOptions, on_event: EventSink | None = None) -> RunReport:
     """Parse new and changed raw files and merge them into the dataset."""
-    _check_dirs(options, need_raw=True)
+    _check_options(options)
     emit = on_event or (lambda name, data: None)
     with OutputLock(options.out_dir, options.wait_seconds):
         state = State(options.out_dir)
@@ -97,7 +97,7 @@ def ingest(options: RunOptions, on_event: EventSink | None = None) -> RunReport:
 
 def plan_reprocess(options: RunOptions, selection: Selection) -> ReprocessPlan:
     """What `reprocess` would rebuild; reads the manifest only."""
-    _check_dirs(options, need_raw=True)
+    _check_options(options)
     state = State(options.out_dir)
     try:
         return plan_rebuild(options, state, selection)
@@ -107,7 +107,7 @@ def plan_reprocess(options: RunOptions, selection: Selection) -> ReprocessPlan:
 
 def reprocess(options: RunOptions, selection: Selection, on_event: EventSink | None = None) -> RunReport:
     """Rebuild the selected partitions from the raw files, under the same atomic guarantees."""
-    _check_dirs(options, need_raw=True)
+    _check_options(options)
     emit = on_event or (lambda name, data: None)
     with OutputLock(options.out_dir, options.wait_seconds):
         state = State(options.out_dir)
@@ -242,8 +242,8 @@ def deduplicate(table: pa.Table) -> tuple[pa.Table, int]:
     return unique, table.num_rows - unique.num_rows
 
 
-def _check_dirs(options: RunOptions, need_raw: bool) -> None:
-    if need_raw and not Path(options.raw_dir).is_dir():
+def _check_options(options: RunOptions) -> None:
+    if not Path(options.raw_dir).is_dir():
         raise UsageError(f"raw dir {options.raw_dir} does not exist or is not a folder")
     if options.workers < 1:
         raise UsageError("--workers must be at least 1")
