@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ def discover(raw_dir: str, globs: Sequence[str] = DEFAULT_GLOBS) -> Iterator[Raw
     one is still yielded (size -1) so it ends as a reject, not silence.
     """
     root = os.path.abspath(raw_dir)
+    matches = _matcher(tuple(globs))
     stack = [""]
     while stack:
         relative_dir = stack.pop()
@@ -39,7 +41,7 @@ def discover(raw_dir: str, globs: Sequence[str] = DEFAULT_GLOBS) -> Iterator[Raw
             relative = f"{relative_dir}/{entry.name}" if relative_dir else entry.name
             if _is_real_dir(entry):
                 subdirs.append(relative)
-            elif _matches(relative, entry.name, globs):
+            elif matches(relative, entry.name):
                 yield _stat(entry, relative)
         stack.extend(reversed(subdirs))
 
@@ -51,9 +53,21 @@ def _is_real_dir(entry: os.DirEntry) -> bool:
         return False
 
 
-def _matches(relative: str, name: str, globs: Sequence[str]) -> bool:
-    # A pattern with a '/' matches the whole relative path ('*' crosses folders); otherwise the name.
-    return any(fnmatch.fnmatchcase(relative if "/" in g else name, g) for g in globs)
+def _matcher(globs: tuple[str, ...]):
+    """One compiled regex for the name patterns, one for the path patterns (fnmatch per file is slow).
+
+    A pattern with a '/' matches the whole relative path ('*' crosses folders); otherwise the name.
+    """
+    def compile_(patterns: list[str]) -> re.Pattern | None:
+        return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns)) if patterns else None
+
+    by_name = compile_([g for g in globs if "/" not in g])
+    by_path = compile_([g for g in globs if "/" in g])
+
+    def matches(relative: str, name: str) -> bool:
+        return bool((by_name and by_name.match(name)) or (by_path and by_path.match(relative)))
+
+    return matches
 
 
 def _stat(entry: os.DirEntry, relative: str) -> RawFile:

@@ -28,12 +28,13 @@ OUTCOME_SCHEMA = pa.schema([
 ])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WorkItem:
     raw_path: str
     size: int
     mtime_ns: int
     known_sha256: str | None  # hash from the manifest; equal content is not reparsed
+    known: bool = True  # in the manifest: its earlier row or reject must be superseded
 
 
 @dataclass(frozen=True)

@@ -173,21 +173,20 @@ class _Run:
             self.emit("parsed", {"done": done, "total": len(work)})
         outcome_table = pa.concat_tables(outcomes) if outcomes else OUTCOME_SCHEMA.empty_table()
         statuses = Counter(outcome_table.column("status").to_pylist())
-        changed = {p for p, s in zip(outcome_table.column("raw_path").to_pylist(), outcome_table.column("status").to_pylist()) if s != "unchanged"}
-        self.report.files_parsed = len(changed)
         self.report.unchanged = statuses.get("unchanged", 0)
+        self.report.files_parsed = outcome_table.num_rows - self.report.unchanged
         self.report.rejects = statuses.get("reject", 0)
         reject_table = pa.concat_tables(new_rejects) if new_rejects else REJECT_BATCH_SCHEMA.empty_table()
         self.report.rejects_by_reason = dict(Counter(reject_table.column("reason").to_pylist()))
 
-        superseded = changed | forget
+        superseded = _changed_known_paths(outcome_table, [item.raw_path for item in work if item.known]) | forget
         old_homes = {(s, dt.date.fromisoformat(d)): paths for (s, d), paths in self.state.partitions_of(superseded).items()}
         for key in sorted(buffer.keys() | old_homes.keys() | rebuild.keys()):
             self._merge_partition(key, buffer.pop(key), old_homes.get(key, set()), rebuild.get(key))
             if self.store.staged >= SWAP_BATCH:
                 self._swap_staged()
         self._swap_staged()
-        if superseded:
+        if superseded or reject_table.num_rows:
             kept = filter_out_paths(self.state.rejects_table(), superseded)
             rejects = pa.concat_tables([kept.cast(REJECT_BATCH_SCHEMA), reject_table.cast(REJECT_BATCH_SCHEMA)])
             self.store.replace_rejects(rejects.sort_by("raw_path"))
@@ -224,6 +223,18 @@ class _Run:
         self.store.replace_partition(source, date, merged)
         self.report.partitions_written += 1
         self.emit("partition_written", {"source": source, "date": date.isoformat(), "rows": merged.num_rows})
+
+
+def _changed_known_paths(outcomes: pa.Table, known_paths: list[str]) -> set[str]:
+    """Files the manifest knew whose content changed: their earlier rows and rejects give way.
+
+    Only known files can have earlier rows, so a first run over 200k new files builds no set of 200k paths.
+    """
+    if not known_paths:
+        return set()
+    mask = pc.and_(pc.is_in(outcomes.column("raw_path"), value_set=pa.array(known_paths, pa.string())),
+                   pc.not_equal(outcomes.column("status"), "unchanged"))
+    return set(outcomes.filter(mask).column("raw_path").to_pylist())
 
 
 def deduplicate(table: pa.Table) -> tuple[pa.Table, int]:

@@ -54,7 +54,7 @@ def plan_ingest(options: RunOptions, state: State) -> tuple[int, list[WorkItem]]
     """(files listed, files to look at). The listing and the manifest copy are freed on return."""
     files = list(discover(str(options.raw_dir), options.globs))
     known = state.known_files()
-    work = [WorkItem(f.raw_path, f.size, f.mtime_ns, _reusable_sha(known.get(f.raw_path)))
+    work = [WorkItem(f.raw_path, f.size, f.mtime_ns, _reusable_sha(known.get(f.raw_path)), f.raw_path in known)
             for f in files if _needs_look(known.get(f.raw_path), f)]
     del known
     work += _orphaned_siblings(state, work, files)
@@ -78,8 +78,11 @@ def _orphaned_siblings(state: State, work: list[WorkItem], files: list[RawFile])
     """Files sharing an article_id with a changing file: reparse them, one may become the new winner."""
     if not work:
         return []
+    known_changing = [item.raw_path for item in work if item.known]  # only these have old article ids
+    if not known_changing:
+        return []
+    old_ids = set(state.article_ids_of(known_changing).values())
     changing = {item.raw_path for item in work}
-    old_ids = set(state.article_ids_of(changing).values())
     candidates = [p for p in state.paths_with_article_ids(old_ids) if p not in changing]
     if not candidates:
         return []

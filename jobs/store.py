@@ -73,6 +73,8 @@ class Store:
         table = conform(table, REJECT_FILE_SCHEMA)
         if target.exists() and conform(pq.read_table(target), REJECT_FILE_SCHEMA).equals(table):
             return
+        if not target.exists() and table.num_rows == 0:  # no file already means no rejects
+            return
         self._stage(target, table)
         self.flush()
 
