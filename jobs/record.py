@@ -77,7 +77,7 @@ def article_id(source: str, published_at: dt.datetime, title: str | None, text: 
 
 def derive_source(author: str | None, categories: list[str], raw_path: str) -> str:
     """author, else the second category, else the raw path's source folder."""
-    for candidate in (author, _reduce_markdown(categories[1]) if len(categories) > 1 else None, _source_folder(raw_path)):
+    for candidate in (author, _reduce_markdown(categories[1]) if len(categories) > 1 else None, source_folder(raw_path)):
         if candidate:
             if len(encode_value(candidate).encode("utf-8")) > MAX_SEGMENT_BYTES:
                 raise Rejected("bad_source", f"source name too long for a partition folder: {candidate[:40]!r}...")
@@ -85,7 +85,8 @@ def derive_source(author: str | None, categories: list[str], raw_path: str) -> s
     raise Rejected("bad_source", "no author, no second category and no source folder in the path")
 
 
-def _source_folder(raw_path: str) -> str | None:
+def source_folder(raw_path: str) -> str | None:
+    """The source folder of a raw path in the generator's layout (or the grandparent folder)."""
     parts = raw_path.split("/")
     if "_posts" in parts:  # source/_posts/<category>/<source>/<channel>/<title>.md
         index = parts.index("_posts") + 2

@@ -10,7 +10,7 @@ import polars as pl
 from jobs.discover import DEFAULT_GLOBS, discover
 from jobs.executor import run_chunks
 from jobs.parse_batch import Job, WorkItem
-from jobs.record import _source_folder
+from jobs.record import source_folder
 
 # Text still containing any of these means boilerplate or markup leaked through.
 # (Not `{`: code kept verbatim from <pre> has braces; the feeds escape them as &#123; elsewhere.)
@@ -28,7 +28,7 @@ def quality_report(raw_dir: str | Path, globs=DEFAULT_GLOBS, workers: int = 1, m
         rejects.append(pl.from_arrow(chunk.rejects.select(["raw_path"])))
     rows = pl.concat(articles) if articles else pl.DataFrame(schema={"source": pl.String, "text": pl.String, "paragraph_count": pl.Int32, "char_count": pl.Int32})
     rejected = pl.concat(rejects) if rejects else pl.DataFrame(schema={"raw_path": pl.String})
-    rejected = rejected.with_columns(pl.col("raw_path").map_elements(lambda p: _source_folder(p) or "?", return_dtype=pl.String).alias("source"))
+    rejected = rejected.with_columns(pl.col("raw_path").map_elements(lambda p: source_folder(p) or "?", return_dtype=pl.String).alias("source"))
     hits = pl.any_horizontal([pl.col("text").str.contains(m, literal=True) for m in BOILERPLATE_MARKERS])
     per_source = rows.group_by("source").agg(
         pl.len().alias("rows"),
