@@ -149,6 +149,7 @@ class _Run:
                 self.report.status, self.report.exit_code = "too_many_rejects", 4
         except BaseException:
             self.report.status, self.report.exit_code = "failed", 1
+            self.store.discard()  # the run log below must not swap in (or fail on) half the work
             raise
         finally:
             self.report.duration_s = round(time.monotonic() - self.clock, 3)

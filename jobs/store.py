@@ -117,12 +117,17 @@ class Store:
         self.flush()
         os.sync()
 
-    def clean_staging(self) -> None:
-        """Remove this run's staging folder and any left by killed runs."""
+    def discard(self) -> None:
+        """Forget what is staged and not yet swapped (a failed run): nothing more is renamed."""
         for write in self._writes:
             write.cancel()
         wait(self._writes)
         self._writes.clear()
+        self._staged.clear()
+
+    def clean_staging(self) -> None:
+        """Remove this run's staging folder and any left by killed runs."""
+        self.discard()
         shutil.rmtree(self.out / "_staging", ignore_errors=True)
 
     def close(self) -> None:

@@ -131,3 +131,25 @@ def test_when_the_winner_becomes_another_article_the_other_copy_wins(tmp_path):
     assert sorted((r["raw_path"], r["title"]) for r in rows) == [("a.md", "另一篇"), ("b.md", "同一篇")]
     assert len({r["article_id"] for r in rows}) == 2
     assert read_rejects(out) == []
+
+
+def test_a_failed_run_swaps_nothing_in_and_reports_failure(tmp_path):
+    """A file the store cannot write (its partition folder is a file) fails the run: nothing half-done lands."""
+    import pytest
+
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    write_raw(raw, "a.md", article_text("第一篇", "2022-08-01 10:00:00", author="甲"))
+    write_raw(raw, "b.md", article_text("第二篇", "2022-08-02 10:00:00", author="乙"))
+    blocker = out / "articles" / "source=乙"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("not a folder")
+    with pytest.raises(OSError):
+        run_ingest(raw, out)
+    assert not list((out / "articles").glob("*/*/*.parquet"))
+    assert not (out / "_staging").exists()
+    blocker.unlink()
+    report = run_ingest(raw, out)  # nothing was committed: the rerun does all the work
+    assert report.files_parsed == 2 and len(list((out / "articles").glob("*/*/*.parquet"))) == 2
+    import sqlite3
+    with sqlite3.connect(out / "_state" / "manifest.sqlite") as db:
+        assert db.execute("SELECT status, exit_code FROM runs ORDER BY started_at").fetchall() == [("failed", 1), ("ok", 0)]
