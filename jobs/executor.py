@@ -48,9 +48,7 @@ def _exit_with_parent(parent_pid: int) -> None:
             time.sleep(1.0)
             try:
                 os.kill(parent_pid, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            except PermissionError:  # the pid was reused by another user's process
+            except (ProcessLookupError, PermissionError):  # gone, or its pid reused by another user
                 os._exit(1)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()

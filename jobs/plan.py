@@ -21,10 +21,11 @@ from jobs.discover import RawFile, discover
 from jobs.parse_batch import WorkItem
 from jobs.spill import PartitionKey
 from jobs.state import State
-from jobs.store import Store
+from jobs.store import partition_file
 
 if TYPE_CHECKING:  # pipeline imports this module
     from jobs.pipeline import RunOptions
+
 
 @dataclass(frozen=True)
 class Selection:
@@ -44,10 +45,6 @@ class ReprocessPlan:
     missing: list[str]  # gone from disk: kept as history, or dropped with --prune
     rejects_to_retry: list[RawFile]
     rows: int
-
-    @property
-    def is_empty(self) -> bool:
-        return not self.partitions and not self.rejects_to_retry
 
 
 def plan_ingest(options: RunOptions, state: State) -> tuple[int, list[WorkItem]]:
@@ -76,8 +73,6 @@ def _reusable_sha(known) -> str | None:
 
 def _orphaned_siblings(state: State, work: list[WorkItem], files: list[RawFile]) -> list[WorkItem]:
     """Files sharing an article_id with a changing file: reparse them, one may become the new winner."""
-    if not work:
-        return []
     known_changing = [item.raw_path for item in work if item.known]  # only these have old article ids
     if not known_changing:
         return []
@@ -141,5 +136,5 @@ def _split_present(raw_dir: Path, paths: Iterable[str]) -> tuple[list[RawFile], 
 
 
 def _partition_rows(out_dir: Path, key: PartitionKey) -> int:
-    path = Store(out_dir, "plan").partition_path(*key)
+    path = partition_file(out_dir, *key)
     return pq.ParquetFile(path).metadata.num_rows if path.exists() else 0

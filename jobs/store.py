@@ -47,7 +47,7 @@ class Store:
         self._writes: list[Future] = []
 
     def partition_path(self, source: str, date: dt.date) -> Path:
-        return self.out / "articles" / partition_dir(source, date) / PART_FILE
+        return partition_file(self.out, source, date)
 
     def read_partition(self, source: str, date: dt.date) -> pa.Table | None:
         path = self.partition_path(source, date)
@@ -132,6 +132,11 @@ class Store:
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
+
+
+def partition_file(out_dir: str | Path, source: str, date: dt.date) -> Path:
+    """Where a partition's one file lives."""
+    return Path(out_dir) / "articles" / partition_dir(source, date) / PART_FILE
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
