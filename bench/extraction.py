@@ -1,10 +1,10 @@
-"""Extraction speed: jobs.body.extract(body, source) vs a bare lexbor parse plus text().
+"""Extraction speed: jobs.parse.body.extract(body, source) vs a bare lexbor parse plus text().
 
     python bench/extraction.py [RAW_DIR] [--limit N] [--rounds R] [--code DIR] [--profile]
 
-Bodies are split from their front matter up front (jobs.front_matter, in
+Bodies are split from their front matter up front (jobs.parse.front_matter, in
 memory), so both sides time the HTML work alone:
-  extract:  jobs.body.extract(body, source)          (rules, markers, images, links, <pre>, paragraphs)
+  extract:  jobs.parse.body.extract(body, source)          (rules, markers, images, links, <pre>, paragraphs)
   bare:     LexborHTMLParser(body).body.text()
 Rounds alternate the two (the machine is noisy); the best round of each is
 compared. The issue's target is extract <= 1.3x bare. Also per source, and
@@ -25,10 +25,10 @@ BENCH = Path(__file__).resolve().parent
 
 def load(raw_dir: Path, limit: int) -> list[tuple[str, str, str, bytes]]:
     """(raw_path, source, body_html, raw bytes) of every file that parses."""
-    from jobs.decode import decode, normalise_newlines
+    from jobs.parse.decode import decode, normalise_newlines
     from jobs.errors import Rejected
-    from jobs.front_matter import split_front_matter
-    from jobs.record import _as_list, _as_text, _reduce_markdown, derive_source
+    from jobs.parse.front_matter import split_front_matter
+    from jobs.parse.record import _as_list, _as_text, _reduce_markdown, derive_source
 
     sys.path.insert(0, str(BENCH))
     from floor import list_files
@@ -51,7 +51,7 @@ def load(raw_dir: Path, limit: int) -> list[tuple[str, str, str, bytes]]:
 
 
 def time_extract(items) -> float:
-    from jobs.body import extract
+    from jobs.parse.body import extract
     clock = time.perf_counter()
     for _, source, body, _ in items:
         extract(body, source)
@@ -67,7 +67,7 @@ def time_bare(items) -> float:
 
 
 def time_parse_article(items) -> float:
-    from jobs.record import parse_article
+    from jobs.parse.record import parse_article
     clock = time.perf_counter()
     for raw_path, _, _, data in items:
         parse_article(data, raw_path)
@@ -107,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
           f"best of {args.rounds} alternating rounds\n")
     print("| what | s (best) | s (median) | us/body | bodies/s | ratio to bare |")
     print("|---|---:|---:|---:|---:|---:|")
-    for name, runs in (("bare: LexborHTMLParser(body).body.text()", bare), ("jobs.body.extract(body, source)", ext),
-                       ("jobs.record.parse_article(bytes) (whole file, for scale)", whole)):
+    for name, runs in (("bare: LexborHTMLParser(body).body.text()", bare), ("jobs.parse.body.extract(body, source)", ext),
+                       ("jobs.parse.record.parse_article(bytes) (whole file, for scale)", whole)):
         best, median = min(runs), sorted(runs)[len(runs) // 2]
         print(f"| {name} | {best:.3f} | {median:.3f} | {best / n * 1e6:.0f} | {n / best:.0f} | {best / b:.2f}x |")
     ratio = e / b

@@ -127,7 +127,7 @@ def measure(name: str, cmd: list[str], logs: Path, cwd: Path | None = None) -> d
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         clock = time.perf_counter()
         # cwd is the logs folder, never the project: Python 3.11's forkserver imports its preload
-        # (jobs.parse_batch) with '' (the cwd) first on sys.path, so from the project folder the
+        # (jobs.run.work) with '' (the cwd) first on sys.path, so from the project folder the
         # workers would run the live jobs/ even when PYTHONPATH points at a snapshot.
         process = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=cwd or logs, env=ENV)
         sampler = TreeSampler(process.pid)

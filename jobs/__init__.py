@@ -1,6 +1,7 @@
-"""article-lake: raw RSS-to-Hexo article files to Hive-partitioned Parquet."""
+"""article-lake: raw RSS-to-Hexo article files to Hive-partitioned Parquet.
 
-# Bump whenever extraction output changes for any input; `reprocess
-# --parser-older-than` finds stale rows by it. tests/test_parser_version.py
-# fails when the golden outputs change without a bump.
-PARSER_VERSION = "5"
+Stages, each a subpackage: `parse` (bytes -> record, pure), `lake` (the dataset
+on disk), `run` (plan, work, merge, commit), `analyst` (query, status, report).
+"""
+
+__version__ = "0.1.0"

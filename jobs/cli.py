@@ -36,7 +36,7 @@ def _run(call):
 
 
 def _options(raw_dir, out_dir, workers=None, **extra):
-    from jobs.pipeline import RunOptions
+    from jobs.run.pipeline import RunOptions
     options = RunOptions(raw_dir=raw_dir, out_dir=out_dir, **extra)
     if workers is not None:
         options.workers = workers
@@ -58,9 +58,9 @@ def ingest(
 
     Example: articles ingest --raw-dir data/raw --out-dir data/parquet
     """
-    from jobs.discover import DEFAULT_GLOBS
-    from jobs.events import choose_sink
-    from jobs.pipeline import ingest as run_ingest
+    from jobs.run.discover import DEFAULT_GLOBS
+    from jobs.run.events import choose_sink
+    from jobs.run.pipeline import ingest as run_ingest
 
     options = _options(raw_dir, out_dir, workers, globs=tuple(glob) if glob else DEFAULT_GLOBS, max_bytes=max_bytes,
                        max_reject_ratio=max_reject_ratio, wait_seconds=wait)
@@ -88,8 +88,8 @@ def reprocess(
 
     Example: articles reprocess --from 2022-08-01 --to 2022-08-07 --source 新浪财经 --yes
     """
-    from jobs.events import choose_sink
-    from jobs.pipeline import Selection, plan_reprocess, reprocess as run_reprocess
+    from jobs.run.events import choose_sink
+    from jobs.run.pipeline import Selection, plan_reprocess, reprocess as run_reprocess
 
     if not (everything or date_from or date_to or source or parser_older_than):
         typer.echo("error: choose what to rebuild: --from/--to, --source, --parser-older-than or --all", err=True)
@@ -123,7 +123,7 @@ def status(
 
     Example: articles status --json
     """
-    from jobs.status import dataset_status
+    from jobs.analyst.status import dataset_status
 
     info = dataset_status(out_dir, runs)
     if as_json:
@@ -152,7 +152,7 @@ def query(
     Example: articles query --format csv "select source, count(*) from articles group by 1"
     Without SQL on a terminal, opens an interactive prompt.
     """
-    from jobs.query_output import interactive, run_query
+    from jobs.analyst.output import interactive, run_query
 
     if output_format not in ("table", "csv", "json", "parquet"):
         typer.echo(f"error: unknown --format {output_format!r} (table, csv, json, parquet)", err=True)
@@ -187,8 +187,8 @@ def report(
 
     Example: articles report --raw-dir ../shared/corpus/real
     """
-    from jobs.executor import default_workers
-    from jobs.report import quality_report
+    from jobs.run.engine import default_workers
+    from jobs.analyst.report import quality_report
 
     if not raw_dir.is_dir():
         typer.echo(f"error: raw dir {raw_dir} does not exist", err=True)
@@ -197,7 +197,7 @@ def report(
     if as_json:
         typer.echo(json.dumps(table.to_dicts(), ensure_ascii=False))
         return
-    from jobs.query_output import markdown_table
+    from jobs.analyst.output import markdown_table
     typer.echo(markdown_table(table.columns, table.rows()))
 
 
@@ -210,7 +210,7 @@ def inspect(
 
     Example: articles inspect data/raw/source/_posts/金融/新浪财经/新浪财经－国內/x.md
     """
-    from jobs.inspect_file import inspect_raw_file
+    from jobs.analyst.inspect import inspect_raw_file
 
     record = _run(lambda: inspect_raw_file(path, raw_dir))
     typer.echo(json.dumps(record, ensure_ascii=False, indent=2))

@@ -140,3 +140,17 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "rejects": REJECT_COLUMNS,
     "runs": RUN_COLUMNS,
 }
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Select and cast to `schema`, adding missing columns as typed nulls (older files)."""
+    if table.schema.equals(schema, check_metadata=False):
+        return table.replace_schema_metadata(schema.metadata)  # the common case: nothing to cast
+    arrays = []
+    for field in schema:
+        if field.name in table.column_names:
+            column = table.column(field.name)
+            arrays.append(column if column.type == field.type else column.cast(field.type))
+        else:
+            arrays.append(pa.nulls(table.num_rows, field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)

@@ -6,14 +6,11 @@ Kept small on purpose: helpers for one group of tests live next to those tests.
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-# The real corpus sits beside the repository (/work/shared/corpus/real); tests that need it skip without it.
-REAL_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"
+from paths import MORE_CORPUS, REAL_CORPUS, REPO
 
 
 @pytest.fixture(scope="session")

@@ -19,12 +19,11 @@ from pathlib import Path
 
 import duckdb
 
-from jobs.pipeline import RunOptions, RunReport, ingest
+from jobs.run.pipeline import RunOptions, RunReport, ingest
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES_RAW = REPO / "tests" / "fixtures" / "raw"
+from paths import FIXTURES_RAW, REAL_CORPUS, REPO
+
 SAMPLE_RAW = REPO / "data" / "raw"
-REAL_CORPUS = Path("/work/shared/corpus/real")
 
 # Columns that legitimately differ between two runs over the same input.
 RUN_LEVEL_COLUMNS = ("ingested_at", "run_id")

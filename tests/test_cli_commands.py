@@ -148,7 +148,7 @@ def test_query_never_writes_files(lake, statement):
 
 def test_query_interactive_prompt_answers_and_quits(lake, monkeypatch):
     raw, out = lake
-    from jobs import query_output
+    from jobs.analyst import output as query_output
     answers = iter(["select count(*) AS n from articles", "copy (select 1) to 'x.csv'", ".quit"])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
     printed = []

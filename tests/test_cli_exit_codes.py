@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from helpers_pipeline import REPO, article_text, cli_env, copy_samples, read_articles, run_cli, write_raw
 from jobs.cli import app
-from jobs.lock import OutputLock
+from jobs.lake.lock import OutputLock
 
 
 class Outcome(NamedTuple):
@@ -128,7 +128,7 @@ def test_wait_waits_for_the_lock_then_succeeds(articles, raw, tmp_path):
 def test_a_lock_left_by_a_sigkilled_run_is_taken_over(articles, raw, tmp_path):
     out = tmp_path / "out"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom jobs.lock import OutputLock\n"
+        [sys.executable, "-c", "import sys, time\nfrom jobs.lake.lock import OutputLock\n"
          "with OutputLock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(120)\n", str(out)],
         cwd=REPO, env=cli_env(), stdout=subprocess.PIPE, text=True)
     try:

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from helpers_pipeline import article_text, manifest, read_articles, run_ingest, snapshot, write_raw
-from jobs import PARSER_VERSION
+from jobs.parse import PARSER_VERSION
 from jobs.cli import app
 from schemas.article import ARTICLE_FILE_SCHEMA
 

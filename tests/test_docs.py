@@ -11,12 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from jobs.cli import app
-from jobs.pipeline import RunOptions, ingest
-from jobs.query import connect
+from jobs.run.pipeline import RunOptions, ingest
+from jobs.analyst.query import connect
 from schemas.docs import schema_markdown
 from schemas.views import VIEWS_FILE, render_views_file
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import REPO as ROOT
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 

@@ -11,10 +11,10 @@ import re
 
 import pytest
 
-from conftest import REPO
+from paths import FIXTURES_EXPECTED, FIXTURES_RAW
 
-RAW = REPO / "tests" / "fixtures" / "raw"
-EXPECTED = REPO / "tests" / "fixtures" / "expected"
+RAW = FIXTURES_RAW
+EXPECTED = FIXTURES_EXPECTED
 NAMES = sorted(path.stem for path in RAW.glob("*.md"))
 
 

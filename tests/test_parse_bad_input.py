@@ -15,10 +15,11 @@ from urllib.parse import unquote
 import pytest
 import yaml
 
-from jobs import front_matter
+from jobs.parse import front_matter
 from jobs.errors import Rejected
-from jobs.partitions import encode_value, partition_dir
-from jobs.record import parse_article
+from jobs.lake.paths import partition_dir
+from schemas.hive import encode_value
+from jobs.parse.record import parse_article
 from schemas.article import REJECT_REASONS
 
 RAW_PATH = "source/_posts/新媒体/测试源/频道/文章.md"

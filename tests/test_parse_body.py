@@ -1,10 +1,10 @@
-"""jobs.body.extract on small hand-written bodies: block structure, tables, code, markers, source rules."""
+"""jobs.parse.body.extract on small hand-written bodies: block structure, tables, code, markers, source rules."""
 
 from __future__ import annotations
 
 import pytest
 
-from jobs.body import extract
+from jobs.parse.body import extract
 
 
 def paragraphs(html: str, source: str = "") -> list[str]:

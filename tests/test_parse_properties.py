@@ -7,10 +7,10 @@ from urllib.parse import unquote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jobs.body import extract
+from jobs.parse.body import extract
 from jobs.errors import Rejected
-from jobs.partitions import encode_value
-from jobs.record import parse_article
+from schemas.hive import encode_value
+from jobs.parse.record import parse_article
 from schemas.article import REJECT_REASONS
 
 PROPERTY_SETTINGS = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])

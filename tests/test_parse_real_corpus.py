@@ -1,4 +1,4 @@
-"""The real reference corpus (/work/shared/corpus/real, 53 files) parses cleanly.
+"""The real reference corpus (../shared/corpus/real, 53 files) parses cleanly.
 
 The corpus is read in place, never copied; the tests skip when it is absent.
 """
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.record import parse_article
+from jobs.parse.record import parse_article
 
 CORPUS_SIZE = 53
 # A CSS rule: selector, `{`, `property: value;`.

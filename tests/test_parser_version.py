@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from jobs import PARSER_VERSION
+from jobs.parse import PARSER_VERSION
 
 
 def test_extraction_output_matches_the_recorded_version(golden_tool):

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from helpers_pipeline import (FIXTURES_RAW, REAL_CORPUS, article_files, article_glob, article_text, comparable,
                               copy_samples, read_articles, run_ingest, write_raw)
-from jobs import pipeline, spill
+from jobs.run import pipeline, spill
 from jobs.cli import app
-from jobs.discover import discover
-from jobs.record import parse_article
+from jobs.run.discover import discover
+from jobs.parse.record import parse_article
 from schemas.article import ARTICLE_FILE_SCHEMA, SCHEMA_VERSION
 
 UTC = dt.timezone.utc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 from hypothesis import given, settings, strategies as st
 
-from jobs.simple_yaml import load_simple
+from jobs.parse.simple_yaml import load_simple
 
 try:
     from yaml import CBaseLoader as Loader

@@ -7,7 +7,7 @@ import random
 
 import pyarrow as pa
 
-from jobs.spill import PartitionBuffer
+from jobs.run.spill import PartitionBuffer
 
 
 def test_rows_come_back_once_grouped_by_partition_even_when_spilled(tmp_path):

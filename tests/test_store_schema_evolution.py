@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 
 from helpers_pipeline import article_text, run_ingest, write_raw
-from jobs.query import connect
+from jobs.analyst.query import connect
 from schemas.article import ARTICLE_FILE_SCHEMA, SCHEMA_VERSION
 
 OLD = "articles/source=新浪财经/date=2022-08-01/part-0.parquet"

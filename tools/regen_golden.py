@@ -3,7 +3,7 @@
     python tools/regen_golden.py           # write new goldens; refuse changed ones without a version bump
     python tools/regen_golden.py --check   # write nothing; exit 1 if any golden is stale
 
-Each fixture `raw/<name>.md` has `expected/<name>.json`: what jobs.record.parse_article
+Each fixture `raw/<name>.md` has `expected/<name>.json`: what jobs.parse.record.parse_article
 returns for it (every column but raw_sha256), dates as ISO strings. The fixture is
 parsed with raw_path `<name>.md`.
 
@@ -33,8 +33,8 @@ EXCLUDED_COLUMNS = ("raw_sha256",)
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
-from jobs import PARSER_VERSION  # noqa: E402
-from jobs.record import parse_article  # noqa: E402
+from jobs.parse import PARSER_VERSION  # noqa: E402
+from jobs.parse.record import parse_article  # noqa: E402
 
 
 def fixture_names() -> list[str]:

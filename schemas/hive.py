@@ -1,6 +1,7 @@
-"""Hive partition paths: source=<value>/date=<YYYY-MM-DD>. Pure.
+"""How partition values are spelled in Hive folder names (`source=<value>`).
 
-Values are percent-encoded only where they must be (`%`, `/`, `\\`, `=`,
+Every writer and reader must agree on this, so it belongs to the schema:
+values are percent-encoded only where they must be (`%`, `/`, `\\`, `=`,
 control characters and a few characters that some filesystems refuse), so
 Chinese and spaces stay readable, DuckDB and Polars decode them back, and no
 value can make a path: `/` never survives and `..` becomes part of
@@ -8,9 +9,6 @@ value can make a path: `/` never survives and `..` becomes part of
 """
 
 from __future__ import annotations
-
-import datetime as dt
-from urllib.parse import unquote
 
 MAX_SEGMENT_BYTES = 200  # below the 255-byte NAME_MAX of common filesystems
 _MUST_ENCODE = set('%/\\=:*?"<>|#') | {chr(c) for c in range(0x20)} | {"\x7f"}
@@ -22,12 +20,3 @@ def encode_value(value: str) -> str:
 
 def _percent(ch: str) -> str:
     return "".join(f"%{byte:02X}" for byte in ch.encode("utf-8"))
-
-
-def decode_value(segment: str) -> str:
-    return unquote(segment)
-
-
-def partition_dir(source: str, date: dt.date) -> str:
-    """Relative folder of a partition, e.g. `source=新浪财经/date=2021-08-19`."""
-    return f"source={encode_value(source)}/date={date.isoformat()}"

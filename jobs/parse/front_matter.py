@@ -18,7 +18,7 @@ import yaml
 from frontmatter.default_handlers import BaseHandler, YAMLHandler
 
 from jobs.errors import Rejected
-from jobs.simple_yaml import load_simple
+from jobs.parse.simple_yaml import load_simple
 
 try:  # libyaml is several times faster; the pure-Python loader behaves the same.
     from yaml import CBaseLoader as _StringLoader

@@ -11,13 +11,13 @@ import json
 import re
 from typing import Any
 
-from jobs import urls
-from jobs.body import extract
-from jobs.dates import parse_published_at
-from jobs.decode import decode, normalise_newlines
+from jobs.parse import urls
+from jobs.parse.body import extract
+from jobs.parse.dates import parse_published_at
+from jobs.parse.decode import decode, normalise_newlines
 from jobs.errors import Rejected
-from jobs.front_matter import split_front_matter
-from jobs.partitions import MAX_SEGMENT_BYTES, encode_value
+from jobs.parse.front_matter import split_front_matter
+from schemas.hive import MAX_SEGMENT_BYTES, encode_value
 
 MODELLED_KEYS = {"title", "categories", "author", "date", "headimg", "thumbnail"}
 _MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")

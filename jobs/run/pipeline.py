@@ -19,65 +19,26 @@ import datetime as dt
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs import PARSER_VERSION
-from jobs.discover import DEFAULT_GLOBS
+from jobs.parse import PARSER_VERSION
 from jobs.errors import UsageError
-from jobs.executor import default_workers, run_chunks
-from jobs.frame import REJECT_BATCH_SCHEMA
-from jobs.lock import OutputLock
-from jobs.parse_batch import OUTCOME_SCHEMA, Job, WorkItem
-from jobs.plan import ReprocessPlan, Selection, plan_ingest, plan_rebuild
-from jobs.spill import PartitionBuffer, PartitionKey, filter_out_paths
-from jobs.state import State
-from jobs.store import SWAP_BATCH, Store
+from jobs.run.engine import run_chunks
+from jobs.parse.frame import REJECT_BATCH_SCHEMA
+from jobs.lake.lock import OutputLock
+from jobs.run.work import OUTCOME_SCHEMA, Job, WorkItem
+from jobs.run.options import EventSink, RunOptions, RunReport, Selection
+from jobs.run.plan import ReprocessPlan, plan_ingest, plan_rebuild
+from jobs.run.spill import PartitionBuffer, PartitionKey, filter_out_paths
+from jobs.lake.manifest import State
+from jobs.lake.store import SWAP_BATCH, Store
 
-EventSink = Callable[[str, dict], None]
 CHUNK_FILES = 200
-
-
-@dataclass
-class RunOptions:
-    raw_dir: Path = Path("data/raw")
-    out_dir: Path = Path("data/parquet")
-    globs: tuple[str, ...] = DEFAULT_GLOBS
-    workers: int = field(default_factory=default_workers)
-    max_bytes: int = 8 * 1024 * 1024
-    max_reject_ratio: float = 0.5
-    wait_seconds: float = 0.0
-    memory_budget_bytes: int = 64 * 1024 * 1024  # parsed rows held before spilling to _staging
-
-
-@dataclass
-class RunReport:
-    run_id: str
-    command: str
-    files_seen: int = 0
-    files_parsed: int = 0
-    unchanged: int = 0
-    articles_written: int = 0
-    duplicates: int = 0
-    rejects: int = 0
-    rejects_by_reason: dict[str, int] = field(default_factory=dict)
-    partitions_written: int = 0
-    duration_s: float = 0.0
-    status: str = "running"
-    exit_code: int = 0
-
-    def summary(self) -> str:
-        reasons = ", ".join(f"{k}={v}" for k, v in sorted(self.rejects_by_reason.items()))
-        return (f"{self.command} {self.status}: {self.files_seen} files seen, {self.files_parsed} parsed, "
-                f"{self.articles_written} articles written, {self.duplicates} duplicates, {self.rejects} rejects"
-                f"{' (' + reasons + ')' if reasons else ''}, {self.partitions_written} partitions written in {self.duration_s:.2f}s")
-
-    def counts(self) -> dict[str, float]:
-        return {k: getattr(self, k) for k in ("files_seen", "files_parsed", "articles_written", "duplicates", "rejects", "partitions_written", "duration_s")}
 
 
 def ingest(options: RunOptions, on_event: EventSink | None = None) -> RunReport:

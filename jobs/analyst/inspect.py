@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs.errors import Rejected, UsageError
-from jobs.record import parse_article
+from jobs.parse.record import parse_article
 
 
 def inspect_raw_file(path: str | Path, raw_dir: str | Path | None = None) -> dict[str, Any]:

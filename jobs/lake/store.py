@@ -24,11 +24,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jobs.frame import conform
-from jobs.partitions import partition_dir
-from schemas.article import ARTICLE_FILE_SCHEMA, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA
+from jobs.lake.paths import articles_root, partition_file, rejects_file, runs_file, staging_dir, staging_root
+from schemas.article import ARTICLE_FILE_SCHEMA, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA, conform
 
-PART_FILE = "part-0.parquet"
 ROW_GROUP_ROWS = 50_000
 WRITER_THREADS = 2
 MAX_PENDING_WRITES = 16
@@ -40,7 +38,7 @@ DICTIONARY_COLUMNS = ("category", "channel", "author", "encoding", "parser_versi
 class Store:
     def __init__(self, out_dir: str | Path, run_id: str):
         self.out = Path(out_dir)
-        self.staging = self.out / "_staging" / run_id
+        self.staging = staging_dir(self.out, run_id)
         self._counter = 0
         self._staged: list[tuple[Path, Path]] = []
         self._writer = ThreadPoolExecutor(max_workers=WRITER_THREADS, thread_name_prefix="parquet-writer")
@@ -63,13 +61,13 @@ class Store:
         target = self.partition_path(source, date)
         if table.num_rows == 0:
             self.flush()  # keep swaps in order: earlier staged writes land before this removal
-            _remove_file_and_empty_dirs(target, stop=self.out / "articles")
+            _remove_file_and_empty_dirs(target, stop=articles_root(self.out))
             return
         self._stage(target, conform(table, ARTICLE_FILE_SCHEMA))
 
     def replace_rejects(self, table: pa.Table) -> None:
         """Swap in the rejects, unless the file already holds exactly these rows (then nothing is written)."""
-        target = self.out / "rejects" / PART_FILE
+        target = rejects_file(self.out)
         table = conform(table, REJECT_FILE_SCHEMA)
         if target.exists() and conform(pq.read_table(target), REJECT_FILE_SCHEMA).equals(table):
             return
@@ -79,7 +77,7 @@ class Store:
         self.flush()
 
     def replace_runs(self, table: pa.Table) -> None:
-        self._stage(self.out / "_state" / "runs.parquet", conform(table, RUN_FILE_SCHEMA))
+        self._stage(runs_file(self.out), conform(table, RUN_FILE_SCHEMA))
         self.flush()
 
     def _stage(self, target: Path, table: pa.Table) -> None:
@@ -128,15 +126,11 @@ class Store:
     def clean_staging(self) -> None:
         """Remove this run's staging folder and any left by killed runs."""
         self.discard()
-        shutil.rmtree(self.out / "_staging", ignore_errors=True)
+        shutil.rmtree(staging_root(self.out), ignore_errors=True)
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
 
-
-def partition_file(out_dir: str | Path, source: str, date: dt.date) -> Path:
-    """Where a partition's one file lives."""
-    return Path(out_dir) / "articles" / partition_dir(source, date) / PART_FILE
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:

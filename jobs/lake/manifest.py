@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import pyarrow as pa
 
+from jobs.lake.paths import manifest_file
 from schemas.article import RUN_COLUMNS
 
 _SCHEMA = """
@@ -65,9 +66,9 @@ class KnownFile(NamedTuple):
 
 class State:
     def __init__(self, out_dir: str | Path):
-        self.dir = Path(out_dir) / "_state"
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.dir / "manifest.sqlite", isolation_level=None, timeout=60)
+        path = manifest_file(out_dir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=60)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)

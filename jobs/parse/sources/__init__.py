@@ -6,12 +6,12 @@ Sources without a rule get the generic extractor only.
 
 from __future__ import annotations
 
-from jobs.sources.base import SourceRule
-from jobs.sources.ithome import IthomeRule
-from jobs.sources.nineto5 import NineToFiveRule
-from jobs.sources.sina import SinaFinanceRule
-from jobs.sources.woshipm import WoshipmRule
-from jobs.sources.zaker import ZakerRule
+from jobs.parse.sources.base import SourceRule
+from jobs.parse.sources.ithome import IthomeRule
+from jobs.parse.sources.nineto5 import NineToFiveRule
+from jobs.parse.sources.sina import SinaFinanceRule
+from jobs.parse.sources.woshipm import WoshipmRule
+from jobs.parse.sources.zaker import ZakerRule
 
 _RULES: tuple[SourceRule, ...] = (SinaFinanceRule(), IthomeRule(), ZakerRule(), NineToFiveRule(), WoshipmRule())
 _BY_SOURCE: dict[str, SourceRule] = {name: rule for rule in _RULES for name in rule.sources}

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from jobs import PARSER_VERSION
+from jobs.parse import PARSER_VERSION
 from jobs.errors import Rejected
-from jobs.frame import ARTICLE_BATCH_SCHEMA, REJECT_BATCH_SCHEMA, to_table
-from jobs.record import parse_article
+from jobs.parse.frame import ARTICLE_BATCH_SCHEMA, REJECT_BATCH_SCHEMA, to_table
+from jobs.parse.record import parse_article
 
 OUTCOME_SCHEMA = pa.schema([
     ("raw_path", pa.string()), ("size", pa.int64()), ("mtime_ns", pa.int64()), ("sha256", pa.string()),

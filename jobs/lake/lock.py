@@ -15,11 +15,12 @@ import time
 from pathlib import Path
 
 from jobs.errors import OutputLocked
+from jobs.lake.paths import lock_file
 
 
 class OutputLock:
     def __init__(self, out_dir: str | Path, wait_seconds: float = 0.0):
-        self.path = Path(out_dir) / "_state" / "lock"
+        self.path = lock_file(out_dir)
         self.wait_seconds = wait_seconds
         self.handle = None
 

@@ -12,30 +12,16 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
 
-from jobs import PARSER_VERSION
-from jobs.discover import RawFile, discover
-from jobs.parse_batch import WorkItem
-from jobs.spill import PartitionKey
-from jobs.state import State
-from jobs.store import partition_file
-
-if TYPE_CHECKING:  # pipeline imports this module
-    from jobs.pipeline import RunOptions
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What `reprocess` rebuilds. Filters combine with AND; `everything` selects all."""
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    sources: tuple[str, ...] = ()
-    parser_older_than: str | None = None
-    everything: bool = False
-    prune: bool = False
+from jobs.parse import PARSER_VERSION
+from jobs.run.discover import RawFile, discover
+from jobs.run.options import RunOptions, Selection
+from jobs.run.work import WorkItem
+from jobs.run.spill import PartitionKey
+from jobs.lake.manifest import State
+from jobs.lake.paths import partition_file
 
 
 @dataclass

@@ -6,7 +6,7 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser
 
-from jobs.sources.base import SourceRule
+from jobs.parse.sources.base import SourceRule
 
 _CREDIT = re.compile(r"^感谢\s*IT之家网友\s*(.+?)\s*的线索投递[！!]?$")
 

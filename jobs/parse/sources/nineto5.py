@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from selectolax.lexbor import LexborHTMLParser
 
-from jobs.sources.base import SourceRule
+from jobs.parse.sources.base import SourceRule
 
 
 class NineToFiveRule(SourceRule):

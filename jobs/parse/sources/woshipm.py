@@ -6,7 +6,7 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser
 
-from jobs.sources.base import SourceRule
+from jobs.parse.sources.base import SourceRule
 
 # `本文由 @作者 原创发布于人人都是产品经理。未经许可，禁止转载。` and `题图来自 Unsplash，基于CC0协议。`
 _CREDIT = re.compile(r"^(?:本文由\s*@.{1,40}?\s*(?:原创)?发布于人人都是产品经理|题图来自\s*\S).{0,60}$")

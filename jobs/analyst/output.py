@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from jobs.errors import UsageError
-from jobs.query import connect
+from jobs.analyst.query import connect
 
 
 # Statements that read or write files other than the dataset's: refused, so a query can never

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import polars as pl
 
-from jobs.discover import DEFAULT_GLOBS, discover
-from jobs.executor import run_chunks
-from jobs.parse_batch import Job, WorkItem
-from jobs.record import source_folder
+from jobs.run.discover import DEFAULT_GLOBS, discover
+from jobs.run.engine import run_chunks
+from jobs.run.work import Job, WorkItem
+from jobs.parse.record import source_folder
 
 # Text still containing any of these means boilerplate or markup leaked through.
 # (Not `{`: code kept verbatim from <pre> has braces; the feeds escape them as &#123; elsewhere.)

@@ -6,7 +6,7 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser
 
-from jobs.sources.base import SourceRule
+from jobs.parse.sources.base import SourceRule
 
 _KEYWORD_COMMENT = re.compile(r"<!--\s*news_keyword_pub,([^>]*?)\s*-->")
 _NOT_KEYWORDS = {"", "stock"}  # `stock` marks the feed type, not a keyword

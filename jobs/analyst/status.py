@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from jobs.query import connect
+from jobs.analyst.query import connect
 
 
 def dataset_status(out_dir: str | Path, last_runs: int = 5) -> dict[str, Any]:

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser
 
-from jobs import urls
-from jobs.sources import SourceRule, rule_for
+from jobs.parse import urls
+from jobs.parse.sources import SourceRule, rule_for
 
 PARAGRAPH_BREAK = "\u2029"
 _PRE_TOKEN = "\ue000"  # private-use: stands in for a <pre> block until the end

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 
-from jobs.parse_batch import Job, ParsedChunk, WorkItem, parse_chunk
+from jobs.run.work import Job, ParsedChunk, WorkItem, parse_chunk
 
 
 def default_workers() -> int:

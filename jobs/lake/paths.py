@@ -1,0 +1,62 @@
+"""Every path and folder name of the dataset, in one place. Pure.
+
+  OUT/articles/source=<s>/date=<YYYY-MM-DD>/part-0.parquet   one file per partition
+  OUT/rejects/part-0.parquet                                 every current reject
+  OUT/_state/manifest.sqlite, runs.parquet, lock             manifest, run log, lock
+  OUT/_staging/<run_id>/                                     temporary files (outside every glob)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from schemas.hive import encode_value
+
+PART_FILE = "part-0.parquet"
+ARTICLES_DIR = "articles"
+REJECTS_DIR = "rejects"
+STATE_DIR = "_state"
+STAGING_DIR = "_staging"
+
+
+def partition_dir(source: str, date: dt.date) -> str:
+    """Relative folder of a partition, e.g. `source=新浪财经/date=2021-08-19`."""
+    return f"source={encode_value(source)}/date={date.isoformat()}"
+
+
+def partition_file(out_dir: str | Path, source: str, date: dt.date) -> Path:
+    """Where a partition's one file lives."""
+    return Path(out_dir) / ARTICLES_DIR / partition_dir(source, date) / PART_FILE
+
+
+def articles_root(out_dir: str | Path) -> Path:
+    return Path(out_dir) / ARTICLES_DIR
+
+
+def rejects_file(out_dir: str | Path) -> Path:
+    return Path(out_dir) / REJECTS_DIR / PART_FILE
+
+
+def state_dir(out_dir: str | Path) -> Path:
+    return Path(out_dir) / STATE_DIR
+
+
+def manifest_file(out_dir: str | Path) -> Path:
+    return state_dir(out_dir) / "manifest.sqlite"
+
+
+def runs_file(out_dir: str | Path) -> Path:
+    return state_dir(out_dir) / "runs.parquet"
+
+
+def lock_file(out_dir: str | Path) -> Path:
+    return state_dir(out_dir) / "lock"
+
+
+def staging_root(out_dir: str | Path) -> Path:
+    return Path(out_dir) / STAGING_DIR
+
+
+def staging_dir(out_dir: str | Path, run_id: str) -> Path:
+    return staging_root(out_dir) / run_id

@@ -1,0 +1,62 @@
+"""What a run is asked to do (options, selection) and what it reports back. Pure data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jobs.run.discover import DEFAULT_GLOBS
+from jobs.run.engine import default_workers
+
+EventSink = Callable[[str, dict], None]
+
+
+@dataclass
+class RunOptions:
+    raw_dir: Path = Path("data/raw")
+    out_dir: Path = Path("data/parquet")
+    globs: tuple[str, ...] = DEFAULT_GLOBS
+    workers: int = field(default_factory=default_workers)
+    max_bytes: int = 8 * 1024 * 1024
+    max_reject_ratio: float = 0.5
+    wait_seconds: float = 0.0
+    memory_budget_bytes: int = 64 * 1024 * 1024  # parsed rows held before spilling to _staging
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    command: str
+    files_seen: int = 0
+    files_parsed: int = 0
+    unchanged: int = 0
+    articles_written: int = 0
+    duplicates: int = 0
+    rejects: int = 0
+    rejects_by_reason: dict[str, int] = field(default_factory=dict)
+    partitions_written: int = 0
+    duration_s: float = 0.0
+    status: str = "running"
+    exit_code: int = 0
+
+    def summary(self) -> str:
+        reasons = ", ".join(f"{k}={v}" for k, v in sorted(self.rejects_by_reason.items()))
+        return (f"{self.command} {self.status}: {self.files_seen} files seen, {self.files_parsed} parsed, "
+                f"{self.articles_written} articles written, {self.duplicates} duplicates, {self.rejects} rejects"
+                f"{' (' + reasons + ')' if reasons else ''}, {self.partitions_written} partitions written in {self.duration_s:.2f}s")
+
+    def counts(self) -> dict[str, float]:
+        return {k: getattr(self, k) for k in ("files_seen", "files_parsed", "articles_written", "duplicates", "rejects", "partitions_written", "duration_s")}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What `reprocess` rebuilds. Filters combine with AND; `everything` selects all."""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    sources: tuple[str, ...] = ()
+    parser_older_than: str | None = None
+    everything: bool = False
+    prune: bool = False
