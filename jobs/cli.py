@@ -1,6 +1,5 @@
-"""The `articles` command. Each command validates its options, makes one library
-call and maps domain errors to exit codes:
-0 ok, 1 failure, 2 usage error, 3 output locked, 4 too many rejects.
+"""The `articles` command line: thin over the library. Each command validates its
+options, makes one library call and maps domain errors to exit codes once (`_run`).
 """
 
 from __future__ import annotations
@@ -15,7 +14,34 @@ import typer
 
 from jobs.errors import ArticleLakeError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None)
+HELP = """Turn raw RSS-to-blog article files (Markdown with YAML front matter and an HTML body)
+into a clean, typed Parquet dataset, partitioned by source and date, that DuckDB and Polars query.
+
+\b
+Start with:
+  articles ingest                 parse new and changed files of data/raw (the nightly job)
+  articles status                 what the dataset holds, feed by feed, and how runs went
+  articles query "SELECT ..."     SQL over the views articles, rejects and runs
+
+Exit codes: 0 ok, 1 failure, 2 usage error, 3 output folder locked by another run, 4 too many rejects.
+"""
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP, rich_markup_mode=None)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from jobs import __version__
+        from jobs.parse import PARSER_VERSION
+        from schemas.article import SCHEMA_VERSION
+        typer.echo(f"articles {__version__} (parser {PARSER_VERSION}, schema {SCHEMA_VERSION})")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                               help="Print the version and exit.")] = False) -> None:
+    """The options common to every command."""
 
 RawDir = Annotated[Path, typer.Option("--raw-dir", help="Folder of raw article files (searched recursively).")]
 OutDir = Annotated[Path, typer.Option("--out-dir", help="Dataset folder (articles/, rejects/, _state/).")]
@@ -36,7 +62,7 @@ def _run(call):
 
 
 def _options(raw_dir, out_dir, workers=None, **extra):
-    from jobs.run.pipeline import RunOptions
+    from jobs.run.options import RunOptions
     options = RunOptions(raw_dir=raw_dir, out_dir=out_dir, **extra)
     if workers is not None:
         options.workers = workers

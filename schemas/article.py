@@ -16,7 +16,8 @@ import pyarrow as pa
 SCHEMA_VERSION = 2
 
 # Hive partition keys, in path order: OUT/articles/source=<s>/date=<d>/part-0.parquet.
-# They live in the path only, not inside the files (the Hive convention).
+# They live in the path only, not inside the files (the Hive convention); their
+# types (hive_types(), below) are given to every reader so none has to guess.
 PARTITION_KEYS = ("source", "date")
 
 UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -30,6 +31,10 @@ class Column:
     description: str
     nullable: bool = True
     added_in: int = 1
+    # Dictionary-encode in Parquet: for low-cardinality columns (dictionaries cost time on small files).
+    dictionary: bool = False
+    # A run-log count that RunReport carries and `runs` stores.
+    metric: bool = False
 
     @property
     def sql_type(self) -> str:
@@ -57,9 +62,9 @@ ARTICLE_COLUMNS: tuple[Column, ...] = (
     Column("date", pa.date32(), "UTC calendar date of published_at (partition key).", nullable=False),
     Column("title", pa.string(), "Title from the front matter, entities decoded, trimmed; null when blank."),
     Column("published_at", UTC_TIMESTAMP, "Publication instant in UTC (naive crawl-time dates are taken as UTC).", nullable=False),
-    Column("author", pa.string(), "Front-matter author as written (Markdown links reduced to their text)."),
-    Column("category", pa.string(), "First category (e.g. 金融, 新媒体)."),
-    Column("channel", pa.string(), "Third category, the feed's channel, when present."),
+    Column("author", pa.string(), "Front-matter author as written (Markdown links reduced to their text).", dictionary=True),
+    Column("category", pa.string(), "First category (e.g. 金融, 新媒体).", dictionary=True),
+    Column("channel", pa.string(), "Third category, the feed's channel, when present.", dictionary=True),
     Column("categories", STRING_LIST, "All front-matter categories, in order."),
     Column("text", pa.string(), "Clean body text: paragraphs joined by newlines; empty when the body has no text.", nullable=False),
     Column("paragraphs", STRING_LIST, "Clean body paragraphs in reading order, each non-empty and trimmed.", nullable=False),
@@ -77,37 +82,37 @@ ARTICLE_COLUMNS: tuple[Column, ...] = (
     Column("contributors", STRING_LIST, "Contributor names from a credit line (IT 之家 tougao); empty when none.", nullable=False, added_in=2),
     Column("raw_path", pa.string(), "Path of the raw file relative to the raw dir, '/'-separated.", nullable=False),
     Column("raw_sha256", pa.string(), "SHA-256 of the raw file's bytes (hex).", nullable=False),
-    Column("encoding", pa.string(), "Text encoding the raw file was decoded with (utf-8, utf-8-sig, gb18030, ...).", nullable=False),
+    Column("encoding", pa.string(), "Text encoding the raw file was decoded with (utf-8, utf-8-sig, gb18030, ...).", nullable=False, dictionary=True),
     Column("ingested_at", UTC_TIMESTAMP, "When this row was parsed (UTC).", nullable=False),
-    Column("parser_version", pa.string(), "Version of the extraction code that produced the row.", nullable=False),
-    Column("run_id", pa.string(), "Id of the run that wrote the row.", nullable=False),
+    Column("parser_version", pa.string(), "Version of the extraction code that produced the row.", nullable=False, dictionary=True),
+    Column("run_id", pa.string(), "Id of the run that wrote the row.", nullable=False, dictionary=True),
     Column("extra", pa.string(), "Front-matter keys not modelled above, as a JSON object string."),
 )
 
 REJECT_COLUMNS: tuple[Column, ...] = (
     Column("raw_path", pa.string(), "Path of the rejected raw file relative to the raw dir.", nullable=False),
-    Column("reason", pa.string(), "Why it was rejected; one of the documented reasons (see REJECT_REASONS).", nullable=False),
+    Column("reason", pa.string(), "Why it was rejected; one of the documented reasons (see REJECT_REASONS).", nullable=False, dictionary=True),
     Column("message", pa.string(), "Human-readable detail.", nullable=False),
     Column("raw_sha256", pa.string(), "SHA-256 of the bytes read; null when the file could not be read."),
     Column("size", pa.int64(), "File size in bytes; null when unknown."),
-    Column("run_id", pa.string(), "Id of the run that rejected it.", nullable=False),
+    Column("run_id", pa.string(), "Id of the run that rejected it.", nullable=False, dictionary=True),
     Column("rejected_at", UTC_TIMESTAMP, "When it was rejected (UTC).", nullable=False),
 )
 
 RUN_COLUMNS: tuple[Column, ...] = (
     Column("run_id", pa.string(), "Run id (UTC start time plus pid).", nullable=False),
-    Column("command", pa.string(), "ingest or reprocess.", nullable=False),
+    Column("command", pa.string(), "ingest or reprocess.", nullable=False, dictionary=True),
     Column("started_at", UTC_TIMESTAMP, "Start (UTC).", nullable=False),
     Column("finished_at", UTC_TIMESTAMP, "End (UTC); null while running or if killed."),
-    Column("status", pa.string(), "running, ok, failed, too_many_rejects.", nullable=False),
+    Column("status", pa.string(), "One of the run statuses (see RunStatus): running, ok, failed, too_many_rejects, abandoned.", nullable=False, dictionary=True),
     Column("exit_code", pa.int32(), "Exit code of the run; null while running."),
-    Column("files_seen", pa.int64(), "Raw files listed."),
-    Column("files_parsed", pa.int64(), "Raw files parsed this run (new, changed or selected)."),
-    Column("articles_written", pa.int64(), "Article rows written this run."),
-    Column("duplicates", pa.int64(), "Files whose article lost to another file with the same article_id."),
-    Column("rejects", pa.int64(), "Files rejected this run."),
-    Column("partitions_written", pa.int64(), "Partitions rewritten this run."),
-    Column("duration_s", pa.float64(), "Wall time in seconds."),
+    Column("files_seen", pa.int64(), "Raw files listed.", metric=True),
+    Column("files_parsed", pa.int64(), "Raw files parsed this run (new, changed or selected).", metric=True),
+    Column("articles_written", pa.int64(), "Article rows written this run.", metric=True),
+    Column("duplicates", pa.int64(), "Files whose article lost to another file with the same article_id.", metric=True),
+    Column("rejects", pa.int64(), "Files rejected this run.", metric=True),
+    Column("partitions_written", pa.int64(), "Partitions rewritten this run.", metric=True),
+    Column("duration_s", pa.float64(), "Wall time in seconds.", metric=True),
 )
 
 # The closed list of reject reasons, with what each means.
@@ -128,6 +133,16 @@ REJECT_REASONS: dict[str, str] = {
 def arrow_schema(columns: tuple[Column, ...], drop: tuple[str, ...] = ()) -> pa.Schema:
     fields = [pa.field(c.name, c.type, nullable=c.nullable) for c in columns if c.name not in drop]
     return pa.schema(fields, metadata={"article_lake.schema_version": str(SCHEMA_VERSION)})
+
+
+def hive_types() -> dict[str, str]:
+    """SQL type of each partition key, from its column: what readers pass as `hive_types`."""
+    by_name = {c.name: c for c in ARTICLE_COLUMNS}
+    return {key: by_name[key].sql_type for key in PARTITION_KEYS}
+
+
+def dictionary_columns(columns: tuple[Column, ...]) -> tuple[str, ...]:
+    return tuple(c.name for c in columns if c.dictionary)
 
 
 # What each articles Parquet file holds: every column but the partition keys.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schemas.article import PARTITION_KEYS, TABLES
+from schemas.article import TABLES, hive_types
 
 DEFAULT_ROOT = "data/parquet"
 GLOBS = {
@@ -25,9 +25,9 @@ def _sql_string(text: str) -> str:
 def view_sql(table: str, root: str = DEFAULT_ROOT) -> str:
     path = _sql_string(f"{root.rstrip('/')}/{GLOBS[table]}")
     if table == "articles":
-        hive_types = ", ".join(f"'{k}': '{'DATE' if k == 'date' else 'VARCHAR'}'" for k in PARTITION_KEYS)
+        types = ", ".join(f"'{key}': '{sql_type}'" for key, sql_type in hive_types().items())
         return (f"CREATE OR REPLACE VIEW articles AS SELECT * FROM read_parquet({path}, hive_partitioning = true,\n"
-                f"    hive_types = {{{hive_types}}}, union_by_name = true);")
+                f"    hive_types = {{{types}}}, union_by_name = true);")
     return f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({path}, union_by_name = true);"
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from pathlib import Path
 
 import polars as pl
 
 from jobs.run.discover import DEFAULT_GLOBS, discover
-from jobs.run.engine import run_chunks
-from jobs.run.work import Job, WorkItem
+from jobs.run.engine import local_engine
+from jobs.run.work import Job, WorkItem, parse_chunk
 from jobs.parse.record import source_folder
 
 # Text still containing any of these means boilerplate or markup leaked through.
@@ -23,9 +24,13 @@ def quality_report(raw_dir: str | Path, globs=DEFAULT_GLOBS, workers: int = 1, m
     items = [WorkItem(f.raw_path, f.size, f.mtime_ns, None) for f in files]
     chunks = [items[i:i + 200] for i in range(0, len(items), 200)]
     articles, rejects = [], []
-    for chunk in run_chunks(job, chunks, workers):
-        articles.append(pl.from_arrow(chunk.articles.select(["source", "text", "paragraph_count", "char_count"])))
-        rejects.append(pl.from_arrow(chunk.rejects.select(["raw_path"])))
+    engine = local_engine(workers)
+    try:
+        for chunk in engine.map(partial(parse_chunk, job), chunks):
+            articles.append(pl.from_arrow(chunk.articles.select(["source", "text", "paragraph_count", "char_count"])))
+            rejects.append(pl.from_arrow(chunk.rejects.select(["raw_path"])))
+    finally:
+        engine.close()
     rows = pl.concat(articles) if articles else pl.DataFrame(schema={"source": pl.String, "text": pl.String, "paragraph_count": pl.Int32, "char_count": pl.Int32})
     rejected = pl.concat(rejects) if rejects else pl.DataFrame(schema={"raw_path": pl.String})
     rejected = rejected.with_columns(pl.col("raw_path").map_elements(lambda p: source_folder(p) or "?", return_dtype=pl.String).alias("source"))

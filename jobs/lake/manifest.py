@@ -19,41 +19,24 @@ import pyarrow as pa
 
 from jobs.lake.paths import manifest_file
 from schemas.article import RUN_COLUMNS
+from schemas.state import MANIFEST_COLUMNS, MANIFEST_DDL, RUN_METRICS, FileStatus, RunStatus
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (
-    raw_path TEXT PRIMARY KEY,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    sha256 TEXT,
-    status TEXT NOT NULL CHECK (status IN ('article', 'reject')),
-    article_id TEXT,
-    source TEXT,
-    date TEXT,
-    reject_reason TEXT,
-    reject_message TEXT,
-    parser_version TEXT NOT NULL,
-    run_id TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS files_article_id ON files (article_id);
-CREATE INDEX IF NOT EXISTS files_partition ON files (source, date);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    command TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    status TEXT NOT NULL,
-    exit_code INTEGER,
-    files_seen INTEGER,
-    files_parsed INTEGER,
-    articles_written INTEGER,
-    duplicates INTEGER,
-    rejects INTEGER,
-    partitions_written INTEGER,
-    duration_s REAL
-);
-"""
+
+
+_ARTICLE = f"status='{FileStatus.ARTICLE}'"
+_REJECT = f"status='{FileStatus.REJECT}'"
+_INSERT_FILE = (f"INSERT OR REPLACE INTO files ({', '.join(c.name for c in MANIFEST_COLUMNS)})"
+                f" VALUES ({', '.join('?' * len(MANIFEST_COLUMNS))})")
+_FINISH_RUN = ("UPDATE runs SET finished_at=?, status=?, exit_code=?, "
+               + ", ".join(f"{name}=?" for name in RUN_METRICS) + " WHERE run_id=?")
+
+
+def _manifest_row(outcome: dict, run_level: dict) -> tuple:
+    """An outcome (as workers return it) plus the run-level columns, in MANIFEST_COLUMNS order."""
+    row = outcome | run_level
+    date = row.get("date")
+    row["date"] = date.isoformat() if date else None
+    return tuple(row.get(c.name) for c in MANIFEST_COLUMNS)
 
 
 class KnownFile(NamedTuple):
@@ -71,7 +54,7 @@ class State:
         self.db = sqlite3.connect(path, isolation_level=None, timeout=60)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)
+        self.db.executescript(MANIFEST_DDL)
 
     def close(self) -> None:
         self.db.close()
@@ -82,7 +65,7 @@ class State:
         return {row[0]: KnownFile(*row[1:]) for row in rows}
 
     def article_ids_of(self, raw_paths: Iterable[str]) -> dict[str, str]:
-        return dict(self._select_in("SELECT raw_path, article_id FROM files WHERE status='article' AND raw_path IN ({})", raw_paths))
+        return dict(self._select_in(f"SELECT raw_path, article_id FROM files WHERE {_ARTICLE} AND raw_path IN ({{}})", raw_paths))
 
     def paths_with_article_ids(self, article_ids: Iterable[str]) -> list[str]:
         return [row[0] for row in self._select_in("SELECT raw_path FROM files WHERE article_id IN ({})", article_ids)]
@@ -90,22 +73,22 @@ class State:
     def partitions_of(self, raw_paths: Iterable[str]) -> dict[tuple[str, str], set[str]]:
         """Where the articles of these paths live now: partition -> paths."""
         found: dict[tuple[str, str], set[str]] = {}
-        rows = self._select_in("SELECT source, date, raw_path FROM files WHERE status='article' AND raw_path IN ({})", raw_paths)
+        rows = self._select_in(f"SELECT source, date, raw_path FROM files WHERE {_ARTICLE} AND raw_path IN ({{}})", raw_paths)
         for source, date, raw_path in rows:
             found.setdefault((source, date), set()).add(raw_path)
         return found
 
     def article_files(self) -> Iterator[tuple[str, str, str, str]]:
         """(raw_path, source, date, parser_version) of every article file."""
-        yield from self.db.execute("SELECT raw_path, source, date, parser_version FROM files WHERE status='article'")
+        yield from self.db.execute(f"SELECT raw_path, source, date, parser_version FROM files WHERE {_ARTICLE}")
 
     def reject_paths(self) -> list[str]:
-        return [row[0] for row in self.db.execute("SELECT raw_path FROM files WHERE status='reject'")]
+        return [row[0] for row in self.db.execute(f"SELECT raw_path FROM files WHERE {_REJECT}")]
 
     def rejects_table(self) -> pa.Table:
         rows = self.db.execute(
             "SELECT raw_path, reject_reason, reject_message, sha256, size, run_id, updated_at FROM files"
-            " WHERE status='reject' ORDER BY raw_path").fetchall()
+            f" WHERE {_REJECT} ORDER BY raw_path").fetchall()
         names = ["raw_path", "reason", "message", "raw_sha256", "size", "run_id", "rejected_at"]
         columns = {name: [row[i] for row in rows] for i, name in enumerate(names)}
         columns["size"] = [s if s is not None and s >= 0 else None for s in columns["size"]]
@@ -120,30 +103,22 @@ class State:
             self._execute_in("DELETE FROM files WHERE raw_path IN ({})", forget)
             for batch in outcomes.to_batches(max_chunksize=5000):  # bounded memory: no 200k dicts at once
                 rows = batch.to_pylist()
-                unchanged = [(r["size"], r["mtime_ns"], r["raw_path"]) for r in rows if r["status"] == "unchanged"]
+                unchanged = [(r["size"], r["mtime_ns"], r["raw_path"]) for r in rows if r["status"] == FileStatus.UNCHANGED]
                 self.db.executemany("UPDATE files SET size=?, mtime_ns=? WHERE raw_path=?", unchanged)
-                self.db.executemany(
-                    "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [(r["raw_path"], r["size"], r["mtime_ns"], r.get("sha256"), r["status"], r.get("article_id"),
-                      r.get("source"), r["date"].isoformat() if r.get("date") else None, r.get("reject_reason"),
-                      r.get("reject_message"), parser_version, run_id, now)
-                     for r in rows if r["status"] != "unchanged"])
+                run_level = {"parser_version": parser_version, "run_id": run_id, "updated_at": now}
+                self.db.executemany(_INSERT_FILE, [_manifest_row(r, run_level) for r in rows if r["status"] != FileStatus.UNCHANGED])
 
     # -- runs --------------------------------------------------------------
     def begin_run(self, run_id: str, command: str, started_at: dt.datetime) -> None:
         with self._transaction():
-            self.db.execute("UPDATE runs SET status='abandoned' WHERE status='running'")
-            self.db.execute("INSERT INTO runs (run_id, command, started_at, status) VALUES (?,?,?, 'running')",
-                            (run_id, command, started_at.isoformat()))
+            self.db.execute("UPDATE runs SET status=? WHERE status=?", (RunStatus.ABANDONED.value, RunStatus.RUNNING.value))
+            self.db.execute("INSERT INTO runs (run_id, command, started_at, status) VALUES (?,?,?,?)",
+                            (run_id, command, started_at.isoformat(), RunStatus.RUNNING.value))
 
     def finish_run(self, run_id: str, finished_at: dt.datetime, status: str, exit_code: int, counts: dict[str, float]) -> None:
         with self._transaction():
-            self.db.execute(
-                "UPDATE runs SET finished_at=?, status=?, exit_code=?, files_seen=?, files_parsed=?, articles_written=?,"
-                " duplicates=?, rejects=?, partitions_written=?, duration_s=? WHERE run_id=?",
-                (finished_at.isoformat(), status, exit_code, counts.get("files_seen"), counts.get("files_parsed"),
-                 counts.get("articles_written"), counts.get("duplicates"), counts.get("rejects"),
-                 counts.get("partitions_written"), counts.get("duration_s"), run_id))
+            self.db.execute(_FINISH_RUN, (finished_at.isoformat(), RunStatus(status).value, exit_code,
+                                          *(counts.get(name) for name in RUN_METRICS), run_id))
 
     def runs_table(self) -> pa.Table:
         names = [c.name for c in RUN_COLUMNS]

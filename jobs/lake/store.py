@@ -25,14 +25,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jobs.lake.paths import articles_root, partition_file, rejects_file, runs_file, staging_dir, staging_root
-from schemas.article import ARTICLE_FILE_SCHEMA, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA, conform
+from schemas.article import ARTICLE_FILE_SCHEMA, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA, TABLES, conform, dictionary_columns
 
 ROW_GROUP_ROWS = 50_000
 WRITER_THREADS = 2
 MAX_PENDING_WRITES = 16
 SWAP_BATCH = 128  # staged partition files per os.sync() (the caller flushes)
-# Low-cardinality columns, dictionary-encoded; the rest is plain (dictionaries cost time on small files).
-DICTIONARY_COLUMNS = ("category", "channel", "author", "encoding", "parser_version", "run_id", "reason", "command", "status")
 
 
 class Store:
@@ -63,7 +61,7 @@ class Store:
             self.flush()  # keep swaps in order: earlier staged writes land before this removal
             _remove_file_and_empty_dirs(target, stop=articles_root(self.out))
             return
-        self._stage(target, conform(table, ARTICLE_FILE_SCHEMA))
+        self._stage(target, conform(table, ARTICLE_FILE_SCHEMA), "articles")
 
     def replace_rejects(self, table: pa.Table) -> None:
         """Swap in the rejects, unless the file already holds exactly these rows (then nothing is written)."""
@@ -73,14 +71,14 @@ class Store:
             return
         if not target.exists() and table.num_rows == 0:  # no file already means no rejects
             return
-        self._stage(target, table)
+        self._stage(target, table, "rejects")
         self.flush()
 
     def replace_runs(self, table: pa.Table) -> None:
-        self._stage(runs_file(self.out), conform(table, RUN_FILE_SCHEMA))
+        self._stage(runs_file(self.out), conform(table, RUN_FILE_SCHEMA), "runs")
         self.flush()
 
-    def _stage(self, target: Path, table: pa.Table) -> None:
+    def _stage(self, target: Path, table: pa.Table, table_name: str) -> None:
         """Write `table` to a temporary file, on a writer thread: the Parquet encoder releases the GIL,
         so the next partition is merged while this one is written."""
         self.staging.mkdir(parents=True, exist_ok=True)
@@ -88,7 +86,7 @@ class Store:
         temporary = self.staging / f"{self._counter}.parquet.tmp"
         if len(self._writes) >= MAX_PENDING_WRITES:  # bound the tables held in memory
             self._writes.pop(0).result()
-        self._writes.append(self._writer.submit(_write_parquet, table, temporary))
+        self._writes.append(self._writer.submit(_write_parquet, table, temporary, table_name))
         self._staged.append((temporary, target))
 
     @property
@@ -133,17 +131,17 @@ class Store:
 
 
 
-def _write_parquet(table: pa.Table, path: Path) -> None:
-    statistics, dictionary = _column_options(table.schema)
+def _write_parquet(table: pa.Table, path: Path, table_name: str) -> None:
+    statistics, dictionary = _column_options(table.schema, table_name)
     pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP_ROWS,
                    write_statistics=statistics, use_dictionary=dictionary)
 
 
 @functools.lru_cache(maxsize=8)
-def _column_options(schema: pa.Schema) -> tuple[list[str], list[str]]:
+def _column_options(schema: pa.Schema, table_name: str) -> tuple[list[str], list[str]]:
     """(columns with min/max statistics: the scalar ones; dictionary-encoded columns), once per schema."""
     return ([f.name for f in schema if not pa.types.is_list(f.type)],
-            [name for name in DICTIONARY_COLUMNS if name in schema.names])
+            [name for name in dictionary_columns(TABLES[table_name]) if name in schema.names])
 
 
 def _remove_file_and_empty_dirs(path: Path, stop: Path) -> None:

@@ -1,7 +1,11 @@
-"""Where parse work runs: in this process, or across worker processes.
+"""Where tasks run: the engine is an object passed in on RunOptions.
 
-The pipeline hands over chunks and gets ParsedChunks back in order; it does
-not know how they were computed. A cluster engine can stand in here later.
+The protocol is small: `map(function, items)` submits one task per item and
+yields the results in submission order, with at most `in_flight` tasks
+submitted and not yet collected (so memory stays flat however many items
+there are). A task is a picklable top-level function and its argument; it
+must be safe to run twice (an engine may retry it). Two engines ship:
+in this process, and a pool of local worker processes.
 """
 
 from __future__ import annotations
@@ -10,31 +14,86 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from functools import partial
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Protocol, TypeVar
 
-from jobs.run.work import Job, ParsedChunk, WorkItem, parse_chunk
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class Engine(Protocol):
+    workers: int
+
+    def map(self, function: Callable[[Item], Result], items: Iterable[Item]) -> Iterator[Result]:
+        """Run `function` on every item; results in the order of `items`, bounded in flight."""
+        ...
+
+    def close(self) -> None:
+        """Stop any workers (idempotent)."""
+        ...
 
 
 def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def run_chunks(job: Job, chunks: Iterable[list[WorkItem]], workers: int) -> Iterator[ParsedChunk]:
-    if workers <= 1:
-        for chunk in chunks:
-            yield parse_chunk(job, chunk)
-        return
-    # forkserver: children start clean (no inherited threads from Polars/Arrow pools).
-    context = multiprocessing.get_context("forkserver")
-    # Preload third-party modules only: preloading `jobs` would import it from the current directory,
-    # which is not necessarily the installed code.
-    context.set_forkserver_preload(["pyarrow", "selectolax.lexbor", "yaml", "frontmatter"])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
-        # map() submits everything at once; bound what is in flight so memory stays flat.
-        yield from _bounded_map(pool, partial(parse_chunk, job), chunks, in_flight=workers * 3)
+def local_engine(workers: int) -> Engine:
+    """The default engine for `--workers N`: this process for 1, a process pool otherwise."""
+    return InProcessEngine() if workers <= 1 else ProcessPoolEngine(workers)
+
+
+class InProcessEngine:
+    """Runs every task in the calling process, one at a time (tests, debugging, one core)."""
+
+    workers = 1
+
+    def map(self, function: Callable[[Item], Result], items: Iterable[Item]) -> Iterator[Result]:
+        for item in items:
+            yield function(item)
+
+    def close(self) -> None:
+        pass
+
+
+class ProcessPoolEngine:
+    """Tasks on `workers` local processes. The pool starts on first use and lives until close()."""
+
+    def __init__(self, workers: int, in_flight_per_worker: int = 3):
+        self.workers = workers
+        self.in_flight = workers * in_flight_per_worker
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # forkserver: children start clean (no inherited threads from Polars/Arrow pools).
+            context = multiprocessing.get_context("forkserver")
+            # Preload third-party modules only: preloading `jobs` would import it from the current
+            # directory, which is not necessarily the installed code.
+            context.set_forkserver_preload(["pyarrow", "selectolax.lexbor", "yaml", "frontmatter"])
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                             initializer=_exit_with_parent, initargs=(os.getpid(),))
+        return self._pool
+
+    def map(self, function: Callable[[Item], Result], items: Iterable[Item]) -> Iterator[Result]:
+        pool = self._start()
+        pending: deque[Future] = deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(function, item))
+                if len(pending) >= self.in_flight:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:  # a failed or abandoned map leaves nothing queued behind it
+                future.cancel()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -52,13 +111,3 @@ def _exit_with_parent(parent_pid: int) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-def _bounded_map(pool: ProcessPoolExecutor, function, items: Iterable, in_flight: int) -> Iterator:
-    pending = []
-    for item in items:
-        pending.append(pool.submit(function, item))
-        if len(pending) >= in_flight:
-            yield pending.pop(0).result()
-    for future in pending:
-        yield future.result()

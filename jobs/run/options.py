@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jobs.run.discover import DEFAULT_GLOBS
-from jobs.run.engine import default_workers
+from jobs.run.engine import Engine, default_workers
+from schemas.state import RUN_METRICS, RunStatus
 
 EventSink = Callable[[str, dict], None]
 
@@ -23,6 +24,8 @@ class RunOptions:
     max_reject_ratio: float = 0.5
     wait_seconds: float = 0.0
     memory_budget_bytes: int = 64 * 1024 * 1024  # parsed rows held before spilling to _staging
+    # Where tasks run; None: a local engine with `workers` processes, started and stopped by the run.
+    engine: Engine | None = None
 
 
 @dataclass
@@ -38,7 +41,7 @@ class RunReport:
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
     partitions_written: int = 0
     duration_s: float = 0.0
-    status: str = "running"
+    status: RunStatus = RunStatus.RUNNING
     exit_code: int = 0
 
     def summary(self) -> str:
@@ -48,7 +51,8 @@ class RunReport:
                 f"{' (' + reasons + ')' if reasons else ''}, {self.partitions_written} partitions written in {self.duration_s:.2f}s")
 
     def counts(self) -> dict[str, float]:
-        return {k: getattr(self, k) for k in ("files_seen", "files_parsed", "articles_written", "duplicates", "rejects", "partitions_written", "duration_s")}
+        """The run log's metric columns (schemas.article.RUN_COLUMNS), by name."""
+        return {name: getattr(self, name) for name in RUN_METRICS}
 
 
 @dataclass(frozen=True)

@@ -20,23 +20,26 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterator
+from functools import partial
 
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs.parse import PARSER_VERSION
-from jobs.errors import UsageError
-from jobs.run.engine import run_chunks
-from jobs.parse.frame import REJECT_BATCH_SCHEMA
+from jobs.errors import TooManyRejects, UsageError
 from jobs.lake.lock import OutputLock
-from jobs.run.work import OUTCOME_SCHEMA, Job, WorkItem
+from jobs.lake.manifest import State
+from jobs.lake.store import SWAP_BATCH, Store
+from jobs.parse import PARSER_VERSION
+from jobs.parse.frame import REJECT_BATCH_SCHEMA
+from jobs.run.engine import local_engine
+from jobs.run.merge import merge_partition
 from jobs.run.options import EventSink, RunOptions, RunReport, Selection
 from jobs.run.plan import ReprocessPlan, plan_ingest, plan_rebuild
 from jobs.run.spill import PartitionBuffer, PartitionKey, filter_out_paths
-from jobs.lake.manifest import State
-from jobs.lake.store import SWAP_BATCH, Store
+from jobs.run.work import Job, WorkItem, parse_chunk
+from schemas.state import OUTCOME_SCHEMA, FileStatus, RunStatus
 
 CHUNK_FILES = 200
 
@@ -104,12 +107,12 @@ class _Run:
         try:
             if work or rebuild or forget:
                 self._parse_merge_commit(work, rebuild, forget)
-            self.report.status = "ok"
+            self.report.status = RunStatus.OK
             parsed = self.report.files_parsed
             if parsed and self.report.rejects / parsed > self.options.max_reject_ratio:
-                self.report.status, self.report.exit_code = "too_many_rejects", 4
+                self.report.status, self.report.exit_code = RunStatus.TOO_MANY_REJECTS, TooManyRejects.exit_code
         except BaseException:
-            self.report.status, self.report.exit_code = "failed", 1
+            self.report.status, self.report.exit_code = RunStatus.FAILED, 1
             self.store.discard()  # the run log below must not swap in (or fail on) half the work
             raise
         finally:
@@ -127,17 +130,22 @@ class _Run:
         buffer = PartitionBuffer(self.store.staging / "spill", self.options.memory_budget_bytes)
         outcomes, new_rejects = [], []
         done = 0
-        for chunk in run_chunks(job, _chunks(work, CHUNK_FILES), self.options.workers):
-            buffer.add(chunk.articles)
-            outcomes.append(chunk.outcomes)
-            new_rejects.append(chunk.rejects)
-            done += chunk.outcomes.num_rows
-            self.emit("parsed", {"done": done, "total": len(work)})
+        engine = self.options.engine or local_engine(self.options.workers)
+        try:
+            for chunk in engine.map(partial(parse_chunk, job), _chunks(work, CHUNK_FILES)):
+                buffer.add(chunk.articles)
+                outcomes.append(chunk.outcomes)
+                new_rejects.append(chunk.rejects)
+                done += chunk.outcomes.num_rows
+                self.emit("parsed", {"done": done, "total": len(work)})
+        finally:
+            if self.options.engine is None:  # ours: stop its workers before the merge
+                engine.close()
         outcome_table = pa.concat_tables(outcomes) if outcomes else OUTCOME_SCHEMA.empty_table()
         statuses = Counter(outcome_table.column("status").to_pylist())
-        self.report.unchanged = statuses.get("unchanged", 0)
+        self.report.unchanged = statuses.get(FileStatus.UNCHANGED, 0)
         self.report.files_parsed = outcome_table.num_rows - self.report.unchanged
-        self.report.rejects = statuses.get("reject", 0)
+        self.report.rejects = statuses.get(FileStatus.REJECT, 0)
         reject_table = pa.concat_tables(new_rejects) if new_rejects else REJECT_BATCH_SCHEMA.empty_table()
         self.report.rejects_by_reason = dict(Counter(reject_table.column("reason").to_pylist()))
 
@@ -163,24 +171,14 @@ class _Run:
 
     def _merge_partition(self, key: PartitionKey, new_tables: list[pa.Table], old_paths: set[str], keep_only: set[str] | None) -> None:
         source, date = key
-        on_disk = existing = self.store.read_partition(source, date)
+        on_disk = self.store.read_partition(source, date)
         new = pa.concat_tables(new_tables).drop_columns(["source", "date"]) if new_tables else None
-        parts = []
-        if existing is not None:
-            if keep_only is not None:  # rebuild: only history rows of vanished files survive
-                existing = existing.filter(pc.is_in(existing.column("raw_path"), value_set=pa.array(sorted(keep_only), pa.string())))
-            else:
-                replaced = old_paths | (set(new.column("raw_path").to_pylist()) if new is not None else set())
-                existing = filter_out_paths(existing, replaced)
-            parts.append(existing)
-        if new is not None:
-            parts.append(new.cast(existing.schema) if existing is not None else new)
-        merged, duplicates = deduplicate(pa.concat_tables(parts)) if parts else (None, 0)
+        merged, duplicates = merge_partition(on_disk, new, old_paths, keep_only)
         self.report.duplicates += duplicates
         self.report.articles_written += new.num_rows - duplicates if new is not None else 0
         # Compare with the file as it is on disk, not with the filtered rows: a partition that only
         # lost rows (a file moved to another date, a stale row dropped by a rebuild) must be rewritten.
-        if merged is None or (on_disk is not None and merged.equals(on_disk)):
+        if (on_disk is None and merged.num_rows == 0) or (on_disk is not None and merged.equals(on_disk)):
             return
         self.store.replace_partition(source, date, merged)
         self.report.partitions_written += 1
@@ -195,24 +193,8 @@ def _changed_known_paths(outcomes: pa.Table, known_paths: list[str]) -> set[str]
     if not known_paths:
         return set()
     mask = pc.and_(pc.is_in(outcomes.column("raw_path"), value_set=pa.array(known_paths, pa.string())),
-                   pc.not_equal(outcomes.column("status"), "unchanged"))
+                   pc.not_equal(outcomes.column("status"), FileStatus.UNCHANGED.value))
     return set(outcomes.filter(mask).column("raw_path").to_pylist())
-
-
-def deduplicate(table: pa.Table) -> tuple[pa.Table, int]:
-    """One row per article_id: the smallest raw_path wins (order-independent). Sorted by published_at."""
-    if table.num_rows == 0:
-        return table, 0
-    unique = table
-    if pc.count_distinct(table.column("article_id")).as_py() != table.num_rows:
-        ordered = table.sort_by([("article_id", "ascending"), ("raw_path", "ascending")])
-        ids = ordered.column("article_id")
-        first = pa.concat_arrays([pa.array([True]), pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)).combine_chunks()])
-        unique = ordered.filter(first)
-    order = pc.sort_indices(unique, sort_keys=[("published_at", "ascending"), ("article_id", "ascending")])
-    if not order.equals(pa.array(range(len(order)), order.type)):  # already in order: skip the copy
-        unique = unique.take(order)
-    return unique, table.num_rows - unique.num_rows
 
 
 def _check_options(options: RunOptions) -> None:

@@ -20,12 +20,8 @@ from jobs.parse import PARSER_VERSION
 from jobs.errors import Rejected
 from jobs.parse.frame import ARTICLE_BATCH_SCHEMA, REJECT_BATCH_SCHEMA, to_table
 from jobs.parse.record import parse_article
+from schemas.state import OUTCOME_SCHEMA, FileStatus
 
-OUTCOME_SCHEMA = pa.schema([
-    ("raw_path", pa.string()), ("size", pa.int64()), ("mtime_ns", pa.int64()), ("sha256", pa.string()),
-    ("status", pa.string()), ("article_id", pa.string()), ("source", pa.string()), ("date", pa.date32()),
-    ("reject_reason", pa.string()), ("reject_message", pa.string()),
-])
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +57,12 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
                 data = _read(os.path.join(job.raw_dir, item.raw_path), item, job.max_bytes)
             except FileNotFoundError:
                 if item.known_sha256 is not None:  # gone since listing: like any vanished file, keep its history
-                    outcomes.append(outcome | {"status": "unchanged", "sha256": item.known_sha256})
+                    outcomes.append(outcome | {"status": FileStatus.UNCHANGED.value, "sha256": item.known_sha256})
                     continue
                 raise Rejected("read_error", "FileNotFoundError: deleted between listing and reading") from None
             outcome["sha256"] = sha = hashlib.sha256(data).hexdigest()
             if sha == item.known_sha256:
-                outcomes.append(outcome | {"status": "unchanged"})
+                outcomes.append(outcome | {"status": FileStatus.UNCHANGED.value})
                 continue
             record = parse_article(data, item.raw_path)
         except Rejected as rejected:
@@ -76,11 +72,11 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
                 "raw_sha256": sha, "size": item.size if item.size >= 0 else None,
                 "run_id": job.run_id, "rejected_at": job.started_at,
             })
-            outcomes.append(outcome | {"status": "reject", "reject_reason": rejected.reason, "reject_message": rejected.message})
+            outcomes.append(outcome | {"status": FileStatus.REJECT.value, "reject_reason": rejected.reason, "reject_message": rejected.message})
             continue
         record.update(ingested_at=job.started_at, parser_version=PARSER_VERSION, run_id=job.run_id)
         articles.append(record)
-        outcomes.append(outcome | {"status": "article", "article_id": record["article_id"], "source": record["source"], "date": record["date"]})
+        outcomes.append(outcome | {"status": FileStatus.ARTICLE.value, "article_id": record["article_id"], "source": record["source"], "date": record["date"]})
     return ParsedChunk(
         to_table(articles, ARTICLE_BATCH_SCHEMA),
         to_table(rejects, REJECT_BATCH_SCHEMA),

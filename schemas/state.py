@@ -1,0 +1,106 @@
+"""The tables of the run's own state: the manifest of raw files, the run log, and their statuses.
+
+Declared like the article columns; the SQLite DDL (jobs/lake/manifest.py), the
+per-file outcomes workers return (jobs/run/work.py), RunReport's counts and the
+README's tables are generated from here.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import pyarrow as pa
+
+from schemas.article import RUN_COLUMNS, Column, arrow_schema
+
+
+class FileStatus(StrEnum):
+    """What became of one raw file in a run (`files.status` in the manifest; outcomes)."""
+
+    ARTICLE = "article"
+    REJECT = "reject"
+    UNCHANGED = "unchanged"  # same bytes as last time: not parsed, not stored (outcomes only)
+
+
+class RunStatus(StrEnum):
+    """How a run ended (`runs.status`)."""
+
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+    TOO_MANY_REJECTS = "too_many_rejects"
+    ABANDONED = "abandoned"
+
+
+FILE_STATUS_MEANINGS: dict[FileStatus, str] = {
+    FileStatus.ARTICLE: "The file gave an article row.",
+    FileStatus.REJECT: "The file gave a reject row (see the reject reasons).",
+    FileStatus.UNCHANGED: "Same bytes as the manifest holds: not parsed again (a run's outcome only; never stored).",
+}
+
+RUN_STATUS_MEANINGS: dict[RunStatus, str] = {
+    RunStatus.RUNNING: "The run is in progress (or was killed and no run has started since).",
+    RunStatus.OK: "Finished; exit code 0.",
+    RunStatus.FAILED: "Stopped by an error; exit code 1. Nothing of it was committed to the manifest.",
+    RunStatus.TOO_MANY_REJECTS: "Finished and committed, but rejected more than --max-reject-ratio; exit code 4.",
+    RunStatus.ABANDONED: "Was `running` when a later run started: it was killed. The later run redid its work.",
+}
+
+# Manifest: one row per raw file the dataset knows (an article or a reject).
+MANIFEST_COLUMNS: tuple[Column, ...] = (
+    Column("raw_path", pa.string(), "Path of the raw file relative to the raw dir (primary key).", nullable=False),
+    Column("size", pa.int64(), "File size in bytes when last looked at (-1: could not be stat'ed).", nullable=False),
+    Column("mtime_ns", pa.int64(), "Modification time (ns) when last looked at.", nullable=False),
+    Column("sha256", pa.string(), "SHA-256 of the bytes last parsed; null when they could not be read."),
+    Column("status", pa.string(), "article or reject (see FileStatus).", nullable=False),
+    Column("article_id", pa.string(), "The article's id, when status is article."),
+    Column("source", pa.string(), "Partition source of the article row, when status is article."),
+    Column("date", pa.date32(), "Partition date of the article row, when status is article."),
+    Column("reject_reason", pa.string(), "Reject reason, when status is reject."),
+    Column("reject_message", pa.string(), "Reject detail, when status is reject."),
+    Column("parser_version", pa.string(), "Parser version that produced the outcome.", nullable=False),
+    Column("run_id", pa.string(), "Run that recorded the outcome.", nullable=False),
+    Column("updated_at", pa.string(), "When the outcome was recorded (ISO 8601, UTC).", nullable=False),
+)
+MANIFEST_KEY = "raw_path"
+# Set by the run that records an outcome, not by the worker that computes it.
+RUN_LEVEL_MANIFEST_COLUMNS = ("parser_version", "run_id", "updated_at")
+
+# One row per raw file looked at in a run, as workers return it: the manifest row less run-level columns.
+OUTCOME_SCHEMA = arrow_schema(MANIFEST_COLUMNS, drop=RUN_LEVEL_MANIFEST_COLUMNS)
+
+RUN_KEY = "run_id"
+RUN_METRICS: tuple[str, ...] = tuple(c.name for c in RUN_COLUMNS if c.metric)
+
+
+def _sqlite_type(column: Column) -> str:
+    if pa.types.is_integer(column.type):
+        return "INTEGER"
+    if pa.types.is_floating(column.type):
+        return "REAL"
+    return "TEXT"  # strings, and dates and timestamps as ISO 8601 text
+
+
+def sqlite_table(name: str, columns: tuple[Column, ...], key: str, checks: dict[str, tuple[str, ...]] | None = None) -> str:
+    """CREATE TABLE for `columns`: NOT NULL from the schema, the key, CHECKs for closed value sets."""
+    checks = checks or {}
+    lines = []
+    for column in columns:
+        line = f"    {column.name} {_sqlite_type(column)}"
+        if column.name == key:
+            line += " PRIMARY KEY"
+        elif not column.nullable:
+            line += " NOT NULL"
+        if column.name in checks:
+            line += f" CHECK ({column.name} IN ({', '.join(repr(v) for v in checks[column.name])}))"
+        lines.append(line)
+    return f"CREATE TABLE IF NOT EXISTS {name} (\n" + ",\n".join(lines) + "\n);"
+
+
+MANIFEST_DDL = "\n".join([
+    sqlite_table("files", MANIFEST_COLUMNS, MANIFEST_KEY,
+                 {"status": (FileStatus.ARTICLE.value, FileStatus.REJECT.value)}),
+    "CREATE INDEX IF NOT EXISTS files_article_id ON files (article_id);",
+    "CREATE INDEX IF NOT EXISTS files_partition ON files (source, date);",
+    sqlite_table("runs", RUN_COLUMNS, RUN_KEY),
+])
