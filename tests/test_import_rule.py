@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "jobs.lake": {"schemas", "jobs.errors"},
     "jobs.run": {"jobs.parse", "jobs.lake", "schemas", "jobs.errors"},
     "jobs.analyst": {"jobs.run", "jobs.parse", "jobs.lake", "schemas", "jobs.errors"},
-    "jobs.cli": {"jobs.run", "jobs.parse", "jobs.lake", "jobs.analyst", "schemas", "jobs.errors"},
+    "jobs.cli": {"jobs", "jobs.run", "jobs.parse", "jobs.lake", "jobs.analyst", "schemas", "jobs.errors"},
 }
 
 
