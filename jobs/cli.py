@@ -220,6 +220,28 @@ def report(
 
 
 @app.command()
+def review(
+    html_file: Annotated[Path, typer.Option("--html", help="Write the review page to this HTML file.")],
+    raw_dir: RawDir = Path("data/raw"),
+    source: Annotated[Optional[list[str]], typer.Option("--source", help="Only this source, repeatable (default: all).")] = None,
+    sample: Annotated[int, typer.Option("--sample", help="Articles shown raw beside extracted, per source.")] = 3,
+    workers: Workers = None,
+) -> None:
+    """One self-contained HTML page to review extraction per source: counts, rejects, repeated
+    paragraphs, articles per day, and sample articles with the raw body beside the extracted text.
+
+    Example: articles review --html review.html --raw-dir ../shared/corpus/more --sample 2
+    """
+    from jobs.analyst.review import build_review
+    from jobs.analyst.review_page import save_review
+    from jobs.run.engine import default_workers
+
+    built = _run(lambda: build_review(raw_dir, tuple(source or ()), sample, workers or default_workers()))
+    _run(lambda: save_review(built, html_file))
+    typer.echo(f"wrote {html_file}: {len(built.sources)} sources, {sum(len(s.samples) for s in built.sources)} sample articles")
+
+
+@app.command()
 def inspect(
     path: Annotated[Path, typer.Argument(help="One raw file.")],
     raw_dir: Annotated[Optional[Path], typer.Option("--raw-dir", help="Raw dir, to show raw_path as the job would.")] = None,
