@@ -16,6 +16,7 @@ import polars as pl
 from jobs.analyst.health import GAP_SAMPLE, Thresholds, feed_health
 from jobs.analyst.query import connect
 from jobs.analyst.report import UNKNOWN_SOURCE, reject_source
+from jobs.errors import UsageError
 
 FINISHED_RUN_STATUSES = ("ok", "too_many_rejects")  # runs that committed their work
 
@@ -24,6 +25,8 @@ def dataset_status(out_dir: str | Path, last_runs: int = 5, as_of: dt.date | Non
                    thresholds: Thresholds = Thresholds()) -> dict[str, Any]:
     """Everything `status` shows. `as_of` is "today" (UTC) for the health checks; default: now."""
     out = Path(out_dir)
+    if not out.is_dir():
+        raise UsageError(f"no dataset at {out} (run `articles ingest --out-dir {out}` first)")
     connection = connect(out)
     if as_of is None:
         now = dt.datetime.now(dt.timezone.utc)
