@@ -69,6 +69,7 @@ table.meta { border-collapse:collapse; font-size:13px; width:100%; }
 table.meta th { text-align:left; color:var(--muted); font-weight:500; padding:2px 10px 2px 0; vertical-align:top; white-space:nowrap; }
 table.meta td { padding:2px 0; overflow-wrap:anywhere; }
 table.meta tr.lifted-field td { background:var(--lifted); }
+.legend { margin-top:8px; }
 .legend span { margin-right:14px; padding:1px 6px; border-radius:4px; font-size:13px; }
 svg.chart { width:100%; max-width:680px; height:auto; background:#fbfcfd; border:1px solid var(--line); border-radius:8px; }
 details summary { cursor:pointer; color:var(--accent); }
@@ -97,7 +98,7 @@ def render_review(review: Review) -> str:
         f'{review.generated_at.strftime("%Y-%m-%d %H:%M UTC")} · {len(review.sources)} sources · '
         + " · ".join(f'<span data-total="{k}">{v}</span> {k.replace("_", " ")}' for k, v in review.totals.items())
         + "</div>",
-        '<div class="legend muted" style="margin-top:8px">In the raw body: '
+        '<div class="legend muted">In the raw body: '
         '<span class="mark removed">removed by the extractor</span>'
         '<span class="mark lifted">lifted into a field</span>'
         '<span class="mark partial">partly removed</span>'
