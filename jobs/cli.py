@@ -144,26 +144,35 @@ def status(
     out_dir: OutDir = Path("data/parquet"),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     runs: Annotated[int, typer.Option("--runs", help="How many recent runs to show.")] = 5,
+    as_of: Annotated[Optional[dt.datetime], typer.Option("--as-of", formats=["%Y-%m-%d"], help="Judge feed health as of this day (YYYY-MM-DD, UTC); default: now.")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 when any feed health flag is raised (for cron or a monitor).")] = False,
+    stale_min_days: Annotated[float, typer.Option("--stale-min-days", help="stale: no article for more than max(this, ...")] = 3.0,
+    stale_gap_factor: Annotated[float, typer.Option("--stale-gap-factor", help="... this x the feed's median gap between articles).")] = 5.0,
+    drop_ratio: Annotated[float, typer.Option("--drop-ratio", help="drop: last 7 days below this share of the usual 7-day volume ...")] = 0.3,
+    drop_min_usual: Annotated[float, typer.Option("--drop-min-usual", help="... when the usual 7-day volume is at least this.")] = 7.0,
+    spike_factor: Annotated[float, typer.Option("--spike-factor", help="rejects/empty/undated: last run's share above this x the earlier runs' ...")] = 3.0,
+    spike_min_share: Annotated[float, typer.Option("--spike-min-share", help="... and at least this share ...")] = 0.2,
+    spike_min_files: Annotated[int, typer.Option("--spike-min-files", help="... and at least this many files ...")] = 3,
+    history_min_files: Annotated[int, typer.Option("--history-min-files", help="... when earlier runs saw at least this many files of the source.")] = 10,
 ) -> None:
-    """Recent runs, rows per source and date range, rejects by reason, size on disk.
+    """Feed health per source (last article, last 7 and 30 days, a 30-day sparkline, flags), rows and
+    date range, rejects by reason, recent runs, size on disk.
 
-    Example: articles status --json
+    Example: articles status --check --as-of 2022-08-10
     """
+    from jobs.analyst.health import Thresholds
     from jobs.analyst.status import dataset_status
+    from jobs.analyst.status_view import render_status
 
-    info = dataset_status(out_dir, runs)
+    thresholds = Thresholds(stale_min_days, stale_gap_factor, drop_ratio, drop_min_usual, spike_factor,
+                            spike_min_share, spike_min_files, history_min_files)
+    info = _run(lambda: dataset_status(out_dir, runs, as_of.date() if as_of else None, thresholds))
     if as_json:
         typer.echo(json.dumps(info, ensure_ascii=False, default=str))
-        return
-    typer.echo(f"{info['articles']} articles from {info['sources']} sources, {info['first_date']} .. {info['last_date']}; "
-               f"{info['rejects']} rejects; {info['size_bytes'] / 1e6:.1f} MB on disk")
-    for row in info["rows_per_source"]:
-        typer.echo(f"  {row['source']:<24} {row['rows']:>8}  {row['first_date']} .. {row['last_date']}")
-    for row in info["rejects_by_reason"]:
-        typer.echo(f"  reject {row['reason']:<20} {row['files']:>8}")
-    for row in info["last_runs"]:
-        typer.echo(f"  run {row['run_id']} {row['command']} {row['status']} exit={row['exit_code']} "
-                   f"parsed={row['files_parsed']} written={row['articles_written']} rejects={row['rejects']} {row['duration_s']}s")
+    else:
+        render_status(info, sys.stdout)
+    if check and info["flags_raised"]:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -209,22 +218,53 @@ def report(
     workers: Workers = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
 ) -> None:
-    """Extraction quality per source over a raw dir (writes nothing).
+    """Extraction quality per source over a raw dir (writes nothing), and paragraphs that repeat
+    at the start or end of many of a source's articles (boilerplate no rule removes yet).
 
     Example: articles report --raw-dir ../shared/corpus/real
     """
-    from jobs.run.engine import default_workers
-    from jobs.analyst.report import quality_report
-
-    if not raw_dir.is_dir():
-        typer.echo(f"error: raw dir {raw_dir} does not exist", err=True)
-        raise typer.Exit(2)
-    table = quality_report(raw_dir, workers=workers or default_workers())
-    if as_json:
-        typer.echo(json.dumps(table.to_dicts(), ensure_ascii=False))
-        return
     from jobs.analyst.output import markdown_table
+    from jobs.analyst.report import quality_table, repeated_paragraphs, report_rows, scan_raw_dir
+    from jobs.errors import UsageError
+    from jobs.run.engine import default_workers
+
+    def scan():
+        if not raw_dir.is_dir():
+            raise UsageError(f"raw dir {raw_dir} does not exist")
+        return scan_raw_dir(raw_dir, workers=workers or default_workers())
+
+    scanned = _run(scan)
+    if as_json:
+        typer.echo(json.dumps(report_rows(scanned), ensure_ascii=False))
+        return
+    table = quality_table(scanned)
     typer.echo(markdown_table(table.columns, table.rows()))
+    candidates = repeated_paragraphs(scanned)
+    typer.echo(f"\nRepeated paragraphs at the start or end of a source's articles: {candidates.height}")
+    if candidates.height:
+        typer.echo(markdown_table(candidates.columns, candidates.rows()))
+
+
+@app.command()
+def review(
+    html_file: Annotated[Path, typer.Option("--html", help="Write the review page to this HTML file.")],
+    raw_dir: RawDir = Path("data/raw"),
+    source: Annotated[Optional[list[str]], typer.Option("--source", help="Only this source, repeatable (default: all).")] = None,
+    sample: Annotated[int, typer.Option("--sample", help="Articles shown raw beside extracted, per source.")] = 3,
+    workers: Workers = None,
+) -> None:
+    """One self-contained HTML page to review extraction per source: counts, rejects, repeated
+    paragraphs, articles per day, and sample articles with the raw body beside the extracted text.
+
+    Example: articles review --html review.html --raw-dir ../shared/corpus/more --sample 2
+    """
+    from jobs.analyst.review import build_review
+    from jobs.analyst.review_page import save_review
+    from jobs.run.engine import default_workers
+
+    built = _run(lambda: build_review(raw_dir, tuple(source or ()), sample, workers or default_workers()))
+    _run(lambda: save_review(built, html_file))
+    typer.echo(f"wrote {html_file}: {len(built.sources)} sources, {sum(len(s.samples) for s in built.sources)} sample articles")
 
 
 @app.command()

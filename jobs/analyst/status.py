@@ -1,42 +1,96 @@
-"""`articles status`: recent runs, rows per source, rejects by reason, size on disk. Read-only."""
+"""`articles status`: recent runs, feed health per source, rejects by reason, size on disk. Read-only.
+
+DuckDB scans the dataset (aggregates pushed down to the Parquet files); the small per-source
+frames it returns are combined in Polars (health.py).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
+from jobs.analyst.health import GAP_SAMPLE, Thresholds, feed_health
 from jobs.analyst.query import connect
+from jobs.analyst.report import UNKNOWN_SOURCE, reject_source
+from jobs.errors import UsageError
+
+FINISHED_RUN_STATUSES = ("ok", "too_many_rejects")  # runs that committed their work
 
 
-def dataset_status(out_dir: str | Path, last_runs: int = 5) -> dict[str, Any]:
+def dataset_status(out_dir: str | Path, last_runs: int = 5, as_of: dt.date | None = None,
+                   thresholds: Thresholds = Thresholds()) -> dict[str, Any]:
+    """Everything `status` shows. `as_of` is "today" (UTC) for the health checks; default: now."""
     out = Path(out_dir)
+    if not out.is_dir():
+        raise UsageError(f"no dataset at {out} (run `articles ingest --out-dir {out}` first)")
     connection = connect(out)
-    runs = _rows(connection, f"SELECT run_id, command, status, exit_code, started_at::VARCHAR AS started_at, duration_s,"
-                             f" files_seen, files_parsed, articles_written, duplicates, rejects, partitions_written"
-                             f" FROM runs ORDER BY started_at DESC LIMIT {int(last_runs)}")
-    sources = _rows(connection, "SELECT source, count(*) AS rows, min(date)::VARCHAR AS first_date, max(date)::VARCHAR AS last_date"
-                                " FROM articles GROUP BY source ORDER BY source")
-    rejects = _rows(connection, "SELECT reason, count(*) AS files FROM rejects GROUP BY reason ORDER BY files DESC, reason")
-    totals = connection.execute("SELECT count(*), count(DISTINCT source), min(date)::VARCHAR, max(date)::VARCHAR FROM articles").fetchall()[0]
+    if as_of is None:
+        now = dt.datetime.now(dt.timezone.utc)
+        today = now.date()
+    else:  # the whole day counts: "now" is the end of it
+        today = as_of
+        now = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    runs = _frame(connection, "SELECT run_id, command, status, exit_code, started_at::VARCHAR AS started_at, duration_s,"
+                              " files_seen, files_parsed, articles_written, duplicates, rejects, partitions_written"
+                              " FROM runs ORDER BY started_at DESC")
+    last_run_id = next((r["run_id"] for r in runs.iter_rows(named=True) if r["status"] in FINISHED_RUN_STATUSES), None)
+    sources = _frame(connection, "SELECT source, count(*) AS rows, min(date)::VARCHAR AS first_date, max(date)::VARCHAR AS last_date,"
+                                 " count(*) FILTER (date IS NULL) AS undated FROM articles GROUP BY source ORDER BY source")
+    rejects = _frame(connection, "SELECT raw_path, reason, run_id FROM rejects")
+    health = feed_health(
+        daily=_frame(connection, "SELECT source, date, count(*) AS articles FROM articles WHERE date IS NOT NULL GROUP BY ALL"),
+        recent=_frame(connection, "SELECT source, published_at FROM articles WHERE published_at < $now"
+                                  f" QUALIFY row_number() OVER (PARTITION BY source ORDER BY published_at DESC) <= {GAP_SAMPLE + 1}",
+                      {"now": now}),
+        runs=_per_run_counts(connection, rejects, last_run_id),
+        today=today, now=now, thresholds=thresholds)
+    totals = connection.execute("SELECT count(*), count(DISTINCT source), min(date)::VARCHAR, max(date)::VARCHAR,"
+                                " count(*) FILTER (date IS NULL) FROM articles").fetchall()[0]
+    by_reason = (rejects.group_by("reason").agg(pl.len().alias("files"))
+                 .sort(["files", "reason"], descending=[True, False]))
     return {
         "out_dir": str(out),
+        "as_of": today.isoformat(),
+        "now": now.isoformat(),
         "articles": totals[0],
         "sources": totals[1],
         "first_date": totals[2],
         "last_date": totals[3],
-        "rejects": sum(r["files"] for r in rejects),
+        "undated": totals[4],
+        "rejects": rejects.height,
         "size_bytes": _size_on_disk(out),
-        "rows_per_source": sources,
-        "rejects_by_reason": rejects,
-        "last_runs": runs,
+        "flags_raised": sum(len(feed["flags"]) for feed in health),
+        "thresholds": thresholds.as_dict(),
+        "last_run_id": last_run_id,
+        "feeds": health,
+        "rows_per_source": sources.to_dicts(),
+        "rejects_by_reason": by_reason.to_dicts(),
+        "last_runs": runs.head(int(last_runs)).to_dicts(),
     }
 
 
-def _rows(connection, sql: str) -> list[dict[str, Any]]:
-    cursor = connection.execute(sql)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+def _per_run_counts(connection, rejects: pl.DataFrame, last_run_id: str | None) -> pl.DataFrame:
+    """Per source: files, rejects, empty texts and undated rows of the last run, and of all earlier runs."""
+    articles = _frame(connection, "SELECT source, coalesce(run_id = $run, false) AS last_run, count(*) AS files,"
+                                  " 0 AS rejects, count(*) FILTER (char_count = 0) AS empty,"
+                                  " count(*) FILTER (date IS NULL) AS undated FROM articles GROUP BY ALL",
+                      {"run": last_run_id or ""})
+    rejected = (rejects.with_columns(reject_source(pl.col("raw_path")).alias("source"),
+                                     (pl.col("run_id") == (last_run_id or "")).fill_null(False).alias("last_run"))
+                .filter(pl.col("source") != UNKNOWN_SOURCE)
+                .group_by("source", "last_run").agg(pl.len().alias("files"), pl.len().alias("rejects"),
+                                                    pl.lit(0).alias("empty"), pl.lit(0).alias("undated")))
+    columns = {"source": pl.String, "last_run": pl.Boolean, "files": pl.Int64, "rejects": pl.Int64,
+               "empty": pl.Int64, "undated": pl.Int64}
+    return pl.concat([frame.cast(columns).select(list(columns)) for frame in (articles, rejected)])
+
+
+def _frame(connection, sql: str, parameters: dict | None = None) -> pl.DataFrame:
+    return connection.sql(sql, params=parameters or None).pl()
 
 
 def _size_on_disk(out: Path) -> int:
