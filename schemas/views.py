@@ -31,7 +31,9 @@ def _files_sql(table: str) -> str:
     path = f"getvariable('{ROOT_VARIABLE}') || '/{GLOBS[table]}'"
     if table == "articles":
         hive_types = ", ".join(f"'{k}': '{'DATE' if k == 'date' else 'VARCHAR'}'" for k in PARTITION_KEYS)
-        return f"SELECT * FROM read_parquet({path}, hive_partitioning = true, hive_types = {{{hive_types}}}, union_by_name = true)"
+        keys = ", ".join(PARTITION_KEYS)  # last, in this order (DuckDB alone would sort them by name)
+        return (f"SELECT * EXCLUDE ({keys}), {keys} FROM read_parquet({path}, hive_partitioning = true, "
+                f"hive_types = {{{hive_types}}}, union_by_name = true)")
     return f"SELECT * FROM read_parquet({path}, union_by_name = true)"
 
 
