@@ -125,7 +125,7 @@ def status(
     """
     from jobs.analyst.status import dataset_status
 
-    info = dataset_status(out_dir, runs)
+    info = _run(lambda: dataset_status(out_dir, runs))
     if as_json:
         typer.echo(json.dumps(info, ensure_ascii=False, default=str))
         return

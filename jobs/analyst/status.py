@@ -6,11 +6,21 @@ import os
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from jobs.analyst.query import connect
+from jobs.analyst.verify import damaged_file_error
+from jobs.errors import ArticleLakeError
 
 
 def dataset_status(out_dir: str | Path, last_runs: int = 5) -> dict[str, Any]:
-    out = Path(out_dir)
+    try:
+        return _status(Path(out_dir), last_runs)
+    except duckdb.Error as error:  # a damaged data file: name it, never a traceback
+        raise damaged_file_error(error, out_dir) or ArticleLakeError(f"cannot read the dataset {out_dir}: {error}") from None
+
+
+def _status(out: Path, last_runs: int) -> dict[str, Any]:
     connection = connect(out)
     runs = _rows(connection, f"SELECT run_id, command, status, exit_code, started_at::VARCHAR AS started_at, duration_s,"
                              f" files_seen, files_parsed, articles_written, duplicates, rejects, partitions_written"

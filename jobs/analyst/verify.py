@@ -101,8 +101,9 @@ def damaged_file_error(error: Exception, out_dir: str | Path) -> ArticleLakeErro
     out = Path(out_dir)
     commands = _Commands(out, None)
     broken = [problem for path in _data_files(out) if (problem := _read_problem(out, path, commands))]
-    if not broken:
-        return None
+    if not broken:  # every file reads now: it changed under the query (a run swapped it in meanwhile)
+        return DamagedDataset(f"reading the dataset {out} failed ({_first_line(error)}); every file reads now: "
+                              "run the query again")
     listed = "; ".join(f"{p.path}: {p.what} (repair: {p.repair})" for p in broken[:_EXAMPLES])
     more = f"; and {len(broken) - _EXAMPLES} more" if len(broken) > _EXAMPLES else ""
     return DamagedDataset(f"damaged file in the dataset: {listed}{more}. `articles verify` lists every problem")
@@ -186,7 +187,7 @@ def _read_manifest(out: Path, result: Verification, commands: "_Commands") -> _M
             result.problems.append(Problem(path, "missing, while the dataset has data files", commands.rebuild_manifest()))
         return None
     try:
-        db = sqlite3.connect(f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro", uri=True)
+        db = _open_read_only(path)
         try:
             check = [row[0] for row in db.execute("PRAGMA quick_check")]
             if check != ["ok"]:
@@ -201,6 +202,15 @@ def _read_manifest(out: Path, result: Verification, commands: "_Commands") -> _M
         return None
     result.manifest_articles, result.manifest_rejects = len(articles), len(rejects)
     return _Manifest(articles, rejects)
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """Open the manifest without writing a byte. With no WAL file beside it (the last writer closed
+    cleanly), the database file is the whole truth: `immutable` then spares SQLite its -shm file.
+    A WAL file may hold commits of a killed run, so then it is read too (SQLite needs its -shm)."""
+    uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
+    wal = path.with_name(path.name + "-wal")
+    return sqlite3.connect(uri + ("" if wal.exists() else "&immutable=1"), uri=True)
 
 
 # -- checks -------------------------------------------------------------------
