@@ -180,9 +180,9 @@ def query(
     sql: Annotated[Optional[str], typer.Argument(help="SQL over the views articles, rejects, runs.")] = None,
     out_dir: OutDir = Path("data/parquet"),
     output_format: Annotated[str, typer.Option("--format", help="table, csv, json or parquet.")] = "table",
-    output: Annotated[Optional[Path], typer.Option("--output", help="Write to this file instead of stdout.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", help="Write to this file (never inside --out-dir) instead of stdout.")] = None,
 ) -> None:
-    """Run SQL in DuckDB over the views articles, rejects and runs.
+    """Run SQL in DuckDB over the views articles, rejects and runs (reads nothing else, writes only --output).
 
     Example: articles query --format csv "select source, count(*) from articles group by 1"
     Without SQL on a terminal, opens an interactive prompt.
@@ -199,6 +199,34 @@ def query(
             interactive(out_dir)
             return
     _run(lambda: run_query(out_dir, sql, output_format, output))
+
+
+@app.command()
+def verify(
+    out_dir: OutDir = Path("data/parquet"),
+    raw_dir: Annotated[Optional[Path], typer.Option("--raw-dir", help="Raw dir, only to spell the repair commands.")] = None,
+) -> None:
+    """Read every data file and check the dataset against the manifest; exit 1 naming each problem and its repair.
+
+    Example: articles verify --out-dir data/parquet
+    """
+    from jobs.analyst.verify import verify_dataset
+
+    result = _run(lambda: verify_dataset(out_dir, raw_dir))
+    for line in result.lines():
+        typer.echo(line)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def views(out_dir: OutDir = Path("data/parquet")) -> None:
+    """Print DuckDB views (articles, rejects, runs) over this dataset, for your own DuckDB.
+
+    Example: articles views --out-dir /srv/lake > views.sql && duckdb -init views.sql
+    """
+    from schemas.views import render_views_file
+
+    typer.echo(render_views_file(str(out_dir.resolve())), nl=False)
 
 
 @app.command()

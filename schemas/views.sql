@@ -1,7 +1,18 @@
 -- article-lake views, generated from schemas/article.py by schemas/views.py (do not edit).
--- From the repository root: duckdb -init schemas/views.sql
--- `source` is always text and `date` a DATE, whatever the folder names look like.
-CREATE OR REPLACE VIEW articles AS SELECT * FROM read_parquet('data/parquet/articles/**/*.parquet', hive_partitioning = true,
-    hive_types = {'source': 'VARCHAR', 'date': 'DATE'}, union_by_name = true);
-CREATE OR REPLACE VIEW rejects AS SELECT * FROM read_parquet('data/parquet/rejects/*.parquet', union_by_name = true);
-CREATE OR REPLACE VIEW runs AS SELECT * FROM read_parquet('data/parquet/_state/runs.parquet', union_by_name = true);
+-- The dataset root: `article_lake_root` if set before (SET VARIABLE article_lake_root = '/srv/lake/parquet';),
+-- else data/parquet under the current folder. From the repository root: duckdb -init schemas/views.sql
+-- `source` is always text and `date` a DATE, whatever the folder names look like. A table with no
+-- file yet (no rejects, no runs, an empty dataset) is an empty view; read this file again once it has one.
+SET VARIABLE article_lake_root = coalesce(getvariable('article_lake_root'), 'data/parquet');
+SET VARIABLE article_lake_articles = CASE WHEN (SELECT count(*) FROM glob(getvariable('article_lake_root') || '/articles/**/*.parquet')) > 0
+    THEN 'SELECT * EXCLUDE (source, date), source, date FROM read_parquet(getvariable(''article_lake_root'') || ''/articles/**/*.parquet'', hive_partitioning = true, hive_types = {''source'': ''VARCHAR'', ''date'': ''DATE''}, union_by_name = true)'
+    ELSE 'SELECT CAST(NULL AS VARCHAR) AS "article_id", CAST(NULL AS VARCHAR) AS "title", CAST(NULL AS TIMESTAMP WITH TIME ZONE) AS "published_at", CAST(NULL AS VARCHAR) AS "author", CAST(NULL AS VARCHAR) AS "category", CAST(NULL AS VARCHAR) AS "channel", CAST(NULL AS VARCHAR[]) AS "categories", CAST(NULL AS VARCHAR) AS "text", CAST(NULL AS VARCHAR[]) AS "paragraphs", CAST(NULL AS INTEGER) AS "char_count", CAST(NULL AS INTEGER) AS "paragraph_count", CAST(NULL AS INTEGER) AS "image_count", CAST(NULL AS VARCHAR[]) AS "image_urls", CAST(NULL AS VARCHAR[]) AS "link_urls", CAST(NULL AS VARCHAR) AS "headimg", CAST(NULL AS VARCHAR) AS "thumbnail", CAST(NULL AS VARCHAR) AS "original_title", CAST(NULL AS VARCHAR) AS "byline", CAST(NULL AS VARCHAR) AS "editor", CAST(NULL AS VARCHAR[]) AS "keywords", CAST(NULL AS VARCHAR[]) AS "contributors", CAST(NULL AS VARCHAR) AS "raw_path", CAST(NULL AS VARCHAR) AS "raw_sha256", CAST(NULL AS VARCHAR) AS "encoding", CAST(NULL AS TIMESTAMP WITH TIME ZONE) AS "ingested_at", CAST(NULL AS VARCHAR) AS "parser_version", CAST(NULL AS VARCHAR) AS "run_id", CAST(NULL AS VARCHAR) AS "extra", CAST(NULL AS VARCHAR) AS "source", CAST(NULL AS DATE) AS "date" WHERE false' END;
+CREATE OR REPLACE VIEW articles AS FROM query(getvariable('article_lake_articles'));
+SET VARIABLE article_lake_rejects = CASE WHEN (SELECT count(*) FROM glob(getvariable('article_lake_root') || '/rejects/*.parquet')) > 0
+    THEN 'SELECT * FROM read_parquet(getvariable(''article_lake_root'') || ''/rejects/*.parquet'', union_by_name = true)'
+    ELSE 'SELECT CAST(NULL AS VARCHAR) AS "raw_path", CAST(NULL AS VARCHAR) AS "reason", CAST(NULL AS VARCHAR) AS "message", CAST(NULL AS VARCHAR) AS "raw_sha256", CAST(NULL AS BIGINT) AS "size", CAST(NULL AS VARCHAR) AS "run_id", CAST(NULL AS TIMESTAMP WITH TIME ZONE) AS "rejected_at" WHERE false' END;
+CREATE OR REPLACE VIEW rejects AS FROM query(getvariable('article_lake_rejects'));
+SET VARIABLE article_lake_runs = CASE WHEN (SELECT count(*) FROM glob(getvariable('article_lake_root') || '/_state/runs.parquet')) > 0
+    THEN 'SELECT * FROM read_parquet(getvariable(''article_lake_root'') || ''/_state/runs.parquet'', union_by_name = true)'
+    ELSE 'SELECT CAST(NULL AS VARCHAR) AS "run_id", CAST(NULL AS VARCHAR) AS "command", CAST(NULL AS TIMESTAMP WITH TIME ZONE) AS "started_at", CAST(NULL AS TIMESTAMP WITH TIME ZONE) AS "finished_at", CAST(NULL AS VARCHAR) AS "status", CAST(NULL AS INTEGER) AS "exit_code", CAST(NULL AS BIGINT) AS "files_seen", CAST(NULL AS BIGINT) AS "files_parsed", CAST(NULL AS BIGINT) AS "articles_written", CAST(NULL AS BIGINT) AS "duplicates", CAST(NULL AS BIGINT) AS "rejects", CAST(NULL AS BIGINT) AS "partitions_written", CAST(NULL AS DOUBLE) AS "duration_s" WHERE false' END;
+CREATE OR REPLACE VIEW runs AS FROM query(getvariable('article_lake_runs'));

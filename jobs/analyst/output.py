@@ -3,58 +3,85 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
-from jobs.errors import UsageError
 from jobs.analyst.query import connect
-
-
-# Statements that read or write files other than the dataset's: refused, so a query can never
-# change the dataset (or anything else on disk). --output is how results are saved.
-_REFUSED = {"COPY", "EXPORT", "ATTACH", "DETACH", "LOAD"}
-
-
-def check_read_only(sql: str) -> None:
-    try:
-        statements = duckdb.extract_statements(sql)
-    except duckdb.Error as error:
-        raise UsageError(f"SQL error: {error}") from None
-    for statement in statements:
-        kind = statement.type.name
-        if kind in _REFUSED:
-            raise UsageError(f"SQL error: {kind} statements are not allowed here (the dataset is read-only; use --output FILE to save a result)")
+from jobs.analyst.verify import damaged_file_error
+from jobs.errors import ArticleLakeError, UsageError
 
 
 def run_query(out_dir: Path, sql: str, output_format: str, output: Path | None) -> None:
-    check_read_only(sql)
+    """Run `sql` in the sandbox (see query.py); print the result or save it to `output`."""
+    if output_format == "parquet" and output is None:
+        raise UsageError("--format parquet needs --output FILE")
+    if output is not None:
+        check_output_path(output, out_dir)
     connection = connect(out_dir)
     try:
         relation = connection.sql(sql)
-    except duckdb.Error as error:
-        raise UsageError(f"SQL error: {error}") from None
-    if relation is None:
-        return
-    if output_format == "parquet":
-        if output is None:
-            raise UsageError("--format parquet needs --output FILE")
-        try:
-            relation.write_parquet(str(output), compression="zstd")
-        except duckdb.Error as error:
-            raise UsageError(f"SQL error: {error}") from None
-        return
-    try:
+        if relation is None:
+            return
+        if output_format == "parquet":
+            _write_atomically(output, lambda path: _write_parquet(relation, path))
+            return
         columns, rows = relation.columns, relation.fetchall()
     except duckdb.Error as error:
-        raise UsageError(f"SQL error: {error}") from None
+        raise sql_error(error, out_dir) from None
     text = render(columns, rows, output_format)
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        _write_atomically(output, lambda path: path.write_text(text, encoding="utf-8"))
+
+
+def sql_error(error: duckdb.Error, out_dir: Path) -> ArticleLakeError:
+    """A DuckDB error as the CLI reports it: refusals by the sandbox say so; a damaged file is named."""
+    if isinstance(error, duckdb.PermissionException) or "configuration has been locked" in str(error):
+        return UsageError(f"not allowed: `articles query` reads only the views articles, rejects and runs and "
+                          f"writes only --output FILE ({_first_line(error)})")
+    damaged = damaged_file_error(error, out_dir)
+    return damaged or UsageError(f"SQL error: {error}")
+
+
+def check_output_path(output: Path, out_dir: Path) -> None:
+    """--output must be a file outside the dataset: a result saved there would become part of it."""
+    target, dataset = Path(os.path.realpath(output)), Path(os.path.realpath(out_dir))
+    if target == dataset or dataset in target.parents:
+        raise UsageError(f"--output {output} is inside the dataset {out_dir}; write results elsewhere")
+    if target.is_dir():
+        raise UsageError(f"--output {output} is a folder; give a file name")
+    if not target.parent.is_dir():
+        raise UsageError(f"--output {output}: folder {output.parent} does not exist")
+
+
+def _write_atomically(output: Path, write) -> None:
+    """Write next to `output`, then rename over it: a hard link at `output` is replaced, never written through."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, output)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _write_parquet(relation: duckdb.DuckDBPyRelation, path: Path) -> None:
+    batches = relation.to_arrow_reader()
+    with pq.ParquetWriter(path, batches.schema, compression="zstd") as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0]
 
 
 def render(columns: Sequence[str], rows: Sequence[tuple], output_format: str) -> str:
@@ -96,9 +123,8 @@ def interactive(out_dir: Path) -> None:
         if not sql:
             continue
         try:
-            check_read_only(sql)
             relation = connection.sql(sql)
             if relation is not None:
                 print(markdown_table(relation.columns, relation.fetchall()))
-        except (duckdb.Error, UsageError) as error:
-            print(f"error: {error}", file=sys.stderr)
+        except duckdb.Error as error:
+            print(f"error: {sql_error(error, out_dir)}", file=sys.stderr)

@@ -11,12 +11,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 
 from jobs.analyst.health import GAP_SAMPLE, Thresholds, feed_health
 from jobs.analyst.query import connect
 from jobs.analyst.report import UNKNOWN_SOURCE, reject_source
-from jobs.errors import UsageError
+from jobs.analyst.verify import damaged_file_error
+from jobs.errors import ArticleLakeError, UsageError
 
 FINISHED_RUN_STATUSES = ("ok", "too_many_rejects")  # runs that committed their work
 
@@ -27,6 +29,13 @@ def dataset_status(out_dir: str | Path, last_runs: int = 5, as_of: dt.date | Non
     out = Path(out_dir)
     if not out.is_dir():
         raise UsageError(f"no dataset at {out} (run `articles ingest --out-dir {out}` first)")
+    try:
+        return _status(out, last_runs, as_of, thresholds)
+    except duckdb.Error as error:  # a damaged data file: name it, never a traceback
+        raise damaged_file_error(error, out) or ArticleLakeError(f"cannot read the dataset {out}: {error}") from None
+
+
+def _status(out: Path, last_runs: int, as_of: dt.date | None, thresholds: Thresholds) -> dict[str, Any]:
     connection = connect(out)
     if as_of is None:
         now = dt.datetime.now(dt.timezone.utc)

@@ -1,0 +1,221 @@
+"""`articles verify` reads every data file and checks the dataset against the manifest;
+`query` and `status` name a damaged file instead of printing a traceback."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import shlex
+import shutil
+import sqlite3
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from helpers_pipeline import copy_samples, run_cli, write_raw
+from jobs.cli import app
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture
+def lake(tmp_path):
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    copy_samples(raw)
+    write_raw(raw, "bad/no_front_matter.md", "no front matter\n")
+    assert invoke("ingest", "--raw-dir", str(raw), "--out-dir", str(out), "--workers", "1").exit_code == 0
+    return raw, out
+
+
+def verify(raw, out):
+    return invoke("verify", "--out-dir", str(out), "--raw-dir", str(raw))
+
+
+def partitions(out):
+    return sorted(out.glob("articles/*/*/part-0.parquet"))
+
+
+def repair_commands(output: str) -> list[list[str]]:
+    return [shlex.split(line.split("repair: ", 1)[1]) for line in output.splitlines() if "repair: articles " in line]
+
+
+def run_repairs(output: str) -> None:
+    commands = repair_commands(output)
+    assert commands
+    for command in commands:
+        assert command[0] == "articles"
+        result = invoke(*command[1:])
+        assert result.exit_code == 0, (command, result.output)
+
+
+def tree(root):
+    return {p.relative_to(root).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir")
+            for p in sorted(root.rglob("*"))}
+
+
+def test_a_consistent_dataset_exits_0_and_verify_writes_nothing(lake):
+    raw, out = lake
+    before = tree(out)
+    result = verify(raw, out)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("verify ok: 26 partition files, 26 rows; manifest: 26 articles, 1 rejects")
+    assert tree(out) == before
+    done = run_cli("verify", "--out-dir", str(out))
+    assert done.returncode == 0 and "verify ok" in done.stdout
+
+
+def test_an_empty_or_absent_dataset_is_consistent(tmp_path):
+    assert invoke("verify", "--out-dir", str(tmp_path / "nothing")).exit_code == 0
+
+
+def test_a_truncated_partition_file_is_named_with_its_repair(lake):
+    raw, out = lake
+    part = partitions(out)[3]
+    with open(part, "r+b") as handle:
+        handle.truncate(part.stat().st_size // 2)
+    result = verify(raw, out)
+    assert result.exit_code == 1
+    assert f"{part}: unreadable" in result.output
+    source, date = part.parent.parent.name.removeprefix("source="), part.parent.name.removeprefix("date=")
+    assert ["articles", "reprocess", "--raw-dir", str(raw), "--out-dir", str(out), "--source", source,
+            "--from", date, "--to", date, "--yes"] in repair_commands(result.output)
+
+
+def test_a_partition_file_with_garbled_pages_is_found_by_decoding_it(lake):
+    raw, out = lake
+    part = max(partitions(out), key=lambda p: p.stat().st_size)
+    data = bytearray(part.read_bytes())
+    middle = len(data) // 3
+    data[middle:middle + 64] = bytes(64)  # the footer stays intact
+    part.write_bytes(bytes(data))
+    result = verify(raw, out)
+    assert result.exit_code == 1 and f"{part}: unreadable" in result.output
+
+
+def test_a_deleted_partition_file_is_named_and_its_command_repairs_it(lake):
+    raw, out = lake
+    part = partitions(out)[5]
+    part.unlink()
+    result = verify(raw, out)
+    assert result.exit_code == 1
+    assert f"{part}: missing; the manifest puts 1 raw files' articles here" in result.output
+    run_repairs(result.output)
+    assert verify(raw, out).exit_code == 0 and part.exists()
+
+
+def test_a_stray_file_is_named_with_rm(lake):
+    raw, out = lake
+    stray = partitions(out)[0].parent / "part-1.parquet"
+    shutil.copy(partitions(out)[1], stray)
+    result = verify(raw, out)
+    assert result.exit_code == 1
+    assert f"{stray}: a stray file" in result.output and f"repair: rm {shlex.quote(str(stray))}" in result.output
+
+
+def test_a_row_without_a_manifest_entry_is_named_and_reprocess_drops_it(lake):
+    raw, out = lake
+    part = partitions(out)[2]
+    table = pq.read_table(part)
+    ghost = table.slice(0, 1).to_pylist()[0] | {"raw_path": "nowhere/ghost.md", "article_id": "f" * 32}
+    extra = pa.Table.from_pylist([ghost], schema=table.schema)
+    pq.write_table(pa.concat_tables([table, extra]), part)
+    result = verify(raw, out)
+    assert result.exit_code == 1
+    assert f"{part}: 1 rows of raw files that the manifest does not list as articles (e.g. nowhere/ghost.md)" in result.output
+    run_repairs(result.output)
+    assert verify(raw, out).exit_code == 0
+
+
+def test_a_partition_copied_into_another_names_both_duplicates_and_misplaced_rows(lake):
+    raw, out = lake
+    first, second = partitions(out)[0], partitions(out)[1]
+    twin = out / "articles" / second.parent.parent.name / "date=1999-01-01" / "part-0.parquet"
+    twin.parent.mkdir(parents=True)
+    shutil.copy(second, twin)
+    result = verify(raw, out)
+    assert result.exit_code == 1
+    assert f"{twin}: 1 rows of raw files that the manifest puts in another partition" in result.output
+    assert "article_ids with more than one row in the dataset" in result.output
+    assert f"{second}:" in result.output and f"{first}:" not in result.output
+    assert f"repair: rm {shlex.quote(str(twin))}" in result.output
+
+
+def test_a_damaged_manifest_is_named(lake):
+    raw, out = lake
+    manifest = out / "_state" / "manifest.sqlite"
+    data = bytearray(manifest.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)
+    manifest.write_bytes(bytes(data))
+    result = verify(raw, out)
+    assert result.exit_code == 1
+    assert f"{manifest}: damaged" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("how", ["deleted", "empty"])
+def test_a_missing_or_empty_manifest_is_named(lake, how):
+    raw, out = lake
+    manifest = out / "_state" / "manifest.sqlite"
+    if how == "deleted":
+        manifest.unlink()
+    else:
+        manifest.write_bytes(b"")
+    result = verify(raw, out)
+    assert result.exit_code == 1
+    assert f"{manifest}: {'missing' if how == 'deleted' else 'damaged'}" in result.output
+    if how == "empty":
+        assert sqlite3.connect(manifest).execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
+
+
+def test_rejects_file_out_of_step_with_the_manifest(lake):
+    raw, out = lake
+    rejects = out / "rejects" / "part-0.parquet"
+    table = pq.read_table(rejects)
+    pq.write_table(pa.concat_tables([table, table]), rejects)
+    result = verify(raw, out)
+    assert result.exit_code == 1 and f"{rejects}: 1 raw files have more than one row" in result.output
+    rejects.unlink()
+    result = verify(raw, out)
+    assert result.exit_code == 1 and f"{rejects}: missing; the manifest lists 1 rejects" in result.output
+    assert "repair: articles reprocess --raw-dir" in result.output and "--all --yes" in result.output
+
+
+def test_a_damaged_run_log_is_named(lake):
+    raw, out = lake
+    runs = out / "_state" / "runs.parquet"
+    runs.write_bytes(runs.read_bytes()[:40])
+    result = verify(raw, out)
+    assert result.exit_code == 1 and f"{runs}: unreadable" in result.output and "articles ingest" in result.output
+
+
+def test_verify_refuses_while_a_run_holds_the_lock(lake):
+    raw, out = lake
+    with open(out / "_state" / "lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        result = verify(raw, out)
+    assert result.exit_code == 3 and "locked" in result.output
+
+
+# -- query and status name the damaged file ---------------------------------------------
+
+@pytest.mark.parametrize("damage", ["truncated", "garbled pages"])
+def test_query_and_status_name_a_damaged_file_without_a_traceback(lake, damage):
+    raw, out = lake
+    part = max(partitions(out), key=lambda p: p.stat().st_size)
+    data = bytearray(part.read_bytes())
+    if damage == "truncated":
+        data = data[: len(data) // 2]
+    else:
+        data[len(data) // 3: len(data) // 3 + 64] = bytes(64)
+    part.write_bytes(bytes(data))
+    commands = [("query", "--out-dir", str(out), "--format", "csv", "SELECT * FROM articles")]
+    if damage == "truncated":  # status reads no page of the text columns, so garbled pages there do not reach it
+        commands.append(("status", "--out-dir", str(out)))
+    for args in commands:
+        done = run_cli(*args)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+        assert str(part) in done.stderr and "articles reprocess" in done.stderr

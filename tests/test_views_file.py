@@ -1,0 +1,150 @@
+"""schemas/views.sql opens on every state of a dataset, in the DuckDB CLI and in Python, for any out dir."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from helpers_pipeline import copy_samples, write_raw
+from jobs.cli import app
+from schemas.views import VIEWS_FILE
+
+COUNT_SQL = "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM rejects), (SELECT count(*) FROM runs)"
+STATES = ["empty", "no runs yet", "no rejects", "only rejects", "articles and rejects"]
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def make_state(root: Path, state: str) -> Path:
+    """An out dir in the given state (for 'empty', a folder that does not even exist)."""
+    raw, out = root / "raw", root / "out"
+    if state == "empty":
+        return out
+    if state in ("no runs yet", "no rejects", "articles and rejects"):
+        copy_samples(raw)
+    if state in ("only rejects", "articles and rejects"):
+        write_raw(raw, "bad/no_front_matter.md", "no front matter\n")
+    result = invoke("ingest", "--raw-dir", str(raw), "--out-dir", str(out), "--workers", "1", "--max-reject-ratio", "1")
+    assert result.exit_code == 0, result.output
+    if state == "no runs yet":  # e.g. a dataset copied without its _state
+        shutil.rmtree(out / "_state")
+    return out
+
+
+def expected_counts(out: Path) -> tuple[int, int, int]:
+    def rows(pattern: str) -> int:
+        return sum(pq.ParquetFile(p).metadata.num_rows for p in out.glob(pattern))
+    return rows("articles/**/*.parquet"), rows("rejects/*.parquet"), rows("_state/runs.parquet")
+
+
+@pytest.fixture(scope="module", params=STATES)
+def dataset(request, tmp_path_factory) -> Path:
+    return make_state(tmp_path_factory.mktemp("views"), request.param)
+
+
+def test_each_state_is_what_its_name_says(dataset):
+    articles, rejects, runs = expected_counts(dataset)
+    assert (articles > 0, rejects > 0, runs > 0) in {
+        (False, False, False), (True, False, False), (True, False, True), (False, True, True), (True, True, True)}
+
+
+def python_counts(views_sql: str, root: Path | None = None) -> tuple:
+    connection = duckdb.connect()
+    if root is not None:
+        connection.execute("SET VARIABLE article_lake_root = ?", [str(root)])
+    connection.execute(views_sql)
+    return connection.execute(COUNT_SQL).fetchone()
+
+
+def test_python_opens_the_views_file_with_a_root_variable(dataset):
+    assert python_counts(VIEWS_FILE.read_text(encoding="utf-8"), dataset) == expected_counts(dataset)
+
+
+def test_python_opens_the_views_file_from_a_folder_holding_data_parquet(dataset, tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    if dataset.exists():
+        (tmp_path / "data" / "parquet").symlink_to(dataset)
+    monkeypatch.chdir(tmp_path)
+    assert python_counts(VIEWS_FILE.read_text(encoding="utf-8")) == expected_counts(dataset)
+
+
+def test_articles_views_prints_a_file_bound_to_its_out_dir(dataset, tmp_path, monkeypatch):
+    result = invoke("views", "--out-dir", str(dataset))
+    assert result.exit_code == 0, result.output
+    monkeypatch.chdir(tmp_path)  # any folder
+    assert python_counts(result.stdout) == expected_counts(dataset)
+    assert str(dataset.resolve()) in result.stdout
+
+
+def test_the_views_read_columns_of_the_schema_with_source_text_and_date_a_date(dataset):
+    from schemas.article import TABLES
+    connection = duckdb.connect()
+    connection.execute("SET VARIABLE article_lake_root = ?", [str(dataset)])
+    connection.execute(VIEWS_FILE.read_text(encoding="utf-8"))
+    for table, columns in TABLES.items():
+        described = {name: kind for name, kind, *_ in connection.execute(f"DESCRIBE {table}").fetchall()}
+        assert set(described) == {c.name for c in columns}
+        assert all(described[c.name] == c.sql_type for c in columns), table
+
+
+def test_a_root_with_a_quote_in_its_name(tmp_path):
+    out = make_state(tmp_path / "it's here", "articles and rejects")
+    result = invoke("views", "--out-dir", str(out))
+    assert python_counts(result.stdout) == expected_counts(out)
+
+
+# -- the DuckDB CLI -----------------------------------------------------------------
+
+def duckdb_cli() -> str:
+    found = shutil.which("duckdb", path=str(Path(sys.executable).parent)) or shutil.which("duckdb")
+    if not found:
+        pytest.skip("the DuckDB CLI is not installed (pip install duckdb-cli)")
+    return found
+
+
+def cli_counts(*args: str, cwd: Path) -> tuple:
+    done = subprocess.run([duckdb_cli(), "-csv", "-noheader", *args, "-c", COUNT_SQL], cwd=cwd,
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Error" not in done.stdout + done.stderr
+    return tuple(int(v) for v in done.stdout.strip().splitlines()[-1].split(","))
+
+
+def test_cli_init_from_a_folder_holding_data_parquet(dataset, tmp_path):
+    (tmp_path / "data").mkdir()
+    if dataset.exists():
+        (tmp_path / "data" / "parquet").symlink_to(dataset)
+    assert cli_counts("-init", str(VIEWS_FILE), cwd=tmp_path) == expected_counts(dataset)
+
+
+def test_cli_with_the_root_set_first(dataset, tmp_path):
+    args = ("-cmd", f"SET VARIABLE article_lake_root = '{dataset}'", "-cmd", f".read {VIEWS_FILE}")
+    assert cli_counts(*args, cwd=tmp_path) == expected_counts(dataset)
+
+
+def test_cli_init_with_the_file_articles_views_prints(dataset, tmp_path):
+    views = tmp_path / "views.sql"
+    views.write_text(invoke("views", "--out-dir", str(dataset)).stdout, encoding="utf-8")
+    assert cli_counts("-init", str(views), cwd=tmp_path) == expected_counts(dataset)
+
+
+def test_cli_prunes_partitions_through_the_views(tmp_path):
+    out = make_state(tmp_path, "no rejects")
+    views = tmp_path / "views.sql"
+    views.write_text(invoke("views", "--out-dir", str(out)).stdout, encoding="utf-8")
+    part = sorted(out.glob("articles/*/*/part-0.parquet"))[0]
+    source, date = part.parent.parent.name.removeprefix("source="), part.parent.name.removeprefix("date=")
+    done = subprocess.run([duckdb_cli(), "-init", str(views), "-c",
+                           f"EXPLAIN ANALYZE SELECT title FROM articles WHERE source = '{source}' AND date = DATE '{date}'"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    total = len(list(out.glob("articles/*/*/part-0.parquet")))
+    assert done.returncode == 0 and f"Scanning Files: 1/{total}" in done.stdout, done.stdout + done.stderr
