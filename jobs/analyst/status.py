@@ -15,8 +15,8 @@ def dataset_status(out_dir: str | Path, last_runs: int = 5) -> dict[str, Any]:
     runs = _rows(connection, f"SELECT run_id, command, status, exit_code, started_at::VARCHAR AS started_at, duration_s,"
                              f" files_seen, files_parsed, articles_written, duplicates, rejects, partitions_written"
                              f" FROM runs ORDER BY started_at DESC LIMIT {int(last_runs)}")
-    sources = _rows(connection, "SELECT source, count(*) AS rows, min(date)::VARCHAR AS first_date, max(date)::VARCHAR AS last_date"
-                                " FROM articles GROUP BY source ORDER BY source")
+    sources = _rows(connection, "SELECT source, count(*) AS rows, min(date)::VARCHAR AS first_date, max(date)::VARCHAR AS last_date,"
+                                " count(*) FILTER (WHERE date IS NULL) AS undated FROM articles GROUP BY source ORDER BY source")
     rejects = _rows(connection, "SELECT reason, count(*) AS files FROM rejects GROUP BY reason ORDER BY files DESC, reason")
     totals = connection.execute("SELECT count(*), count(DISTINCT source), min(date)::VARCHAR, max(date)::VARCHAR FROM articles").fetchall()[0]
     return {

@@ -49,7 +49,7 @@ PROSE_TAGS = "p|li|h[1-6]|dt|dd|figcaption"
 # Starts with a literal '<' (the engine skips ahead to it) and has a constant replacement.
 _BLOCK = re.compile(rf"<(?=/?(?:{BLOCK_TAGS})[\s/>])", re.IGNORECASE)
 _PROSE_START = re.compile(rf"<(?=(?:{PROSE_TAGS})[\s/>])", re.IGNORECASE)
-_PROSE_END = re.compile(rf"<(?=/(?:{PROSE_TAGS})[\s/>])", re.IGNORECASE)
+_PROSE_END = re.compile(rf"</(?:{PROSE_TAGS})\s*>", re.IGNORECASE)  # the mark goes after it: element texts stay clean
 # Every element name HTML, SVG and MathML know: `<DistroName>` in `wsl --install -d <DistroName>` is text.
 KNOWN_TAGS = (
     "a|abbr|acronym|address|applet|area|article|aside|audio|b|base|basefont|bdi|bdo|bgsound|big|blink|blockquote|body|br|"
@@ -102,7 +102,7 @@ def extract(html: str, source: str = "") -> Body:
         html = html.translate(_PRIVATE_MARKS)
     if _LITERAL_TAG.search(html):
         html = _LITERAL_TAG.sub(r"&lt;\1&gt;", html)
-    marked = _PROSE_END.sub(PARAGRAPH_BREAK + _PROSE_CLOSE + "<", _PROSE_START.sub(PARAGRAPH_BREAK + _PROSE_OPEN + "<", html))
+    marked = _PROSE_END.sub(r"\g<0>" + PARAGRAPH_BREAK + _PROSE_CLOSE, _PROSE_START.sub(PARAGRAPH_BREAK + _PROSE_OPEN + "<", html))
     tree = LexborHTMLParser(_BLOCK.sub(PARAGRAPH_BREAK + "<", marked))
     rule.clean_tree(tree, fields)
     present = {tag.lower() for tag in _DROPPED_TAG.findall(html)}
@@ -147,12 +147,12 @@ def _is_promo_or_avatar(node, attributes: dict[str, str | None]) -> bool:
     if _PROMO_IMAGE.search(named):
         return True
     parent = node.parent
-    if parent is None or parent.tag in ("body", "html") or (parent.parent is not None and parent.parent.tag == "body"):
+    if parent is None or parent.tag in ("body", "html") or (parent.tag == "div" and parent.parent is not None and parent.parent.tag == "body"):
         return False  # straight in the body or its wrapper <div>: its text is the whole article
     text = " ".join(parent.text(deep=True).replace(PARAGRAPH_BREAK, " ").split())
     if not text:
         previous = parent.prev
-        while previous is not None and previous.tag == "-text" and not previous.text(deep=False).strip():
+        while previous is not None and previous.tag == "-text" and not previous.text(deep=False).translate(_PRIVATE_MARKS).strip():
             previous = previous.prev
         text = " ".join(previous.text(deep=True).replace(PARAGRAPH_BREAK, " ").split()) if previous is not None else ""
     if not text or len(text) > _NEAR_TEXT_LIMIT:
@@ -235,7 +235,7 @@ _LINE_END = re.compile(rf"(?<=[。！？!?.])[^\S\n]*\n\s*(?![a-z])|[^\S\n]*\n\s
 # Latin prose hard-wrapped at a fixed width (Paul Graham): a break between two words is mid-sentence.
 _LATIN_HARD_WRAP = re.compile(r"[A-Za-z,;]\n[^\S\n]*[A-Za-z(\"'“]")
 # A bare label (`评分：`, `导演：`, `Type:`): short, ends with a colon, no sentence inside.
-_BARE_LABEL = re.compile(r"^[^\s。！？!?.,，：:]{1,12}[：:]$")
+_BARE_LABEL = re.compile(r"^(?:[^\s。！？!?.,，：:]{1,6}|[A-Za-z][A-Za-z ]{0,18})[：:]$")  # `以下为受访门店的基本情况：` is a sentence
 _MEDIA_LABEL = re.compile(rf"^(?:{boilerplate.MEDIA_LABELS})\s*[:：]$", re.IGNORECASE)
 
 
@@ -252,7 +252,7 @@ def join_bare_labels(paragraphs: list[str]) -> list[str]:
         paragraph = paragraphs[index]
         if paragraph[-1] in "：:" and _BARE_LABEL.match(paragraph) and not _MEDIA_LABEL.match(paragraph):
             following = paragraphs[index + 1] if index + 1 < len(paragraphs) else None
-            if following is not None and _BARE_LABEL.match(following) is None:
+            if following is not None and _BARE_LABEL.match(following) is None and _is_value(following):
                 if _LABEL_LINE.match(following):
                     index += 1  # an empty field: its label says nothing
                     continue
@@ -264,6 +264,13 @@ def join_bare_labels(paragraphs: list[str]) -> list[str]:
     return joined
 
 
+def _is_value(paragraph: str) -> bool:
+    """What can follow a bare label as its value: short, no sentence in it (not `广大市民乘客：` + a letter)."""
+    return len(paragraph) <= _MAX_VALUE and not _SENTENCE_END.search(paragraph)
+
+
+_MAX_VALUE = 40
+_SENTENCE_END = re.compile(r"[。！？!?]|\.(?:\s|$)")
 # A `label：value` line: a following field, not a value of the bare label before it.
 _LABEL_LINE = re.compile(r"^[^\s。！？!?.,，：:]{1,12}[：:]\s*\S")
 
