@@ -98,7 +98,7 @@ PATTERNS: tuple[Pattern, ...] = (
        rf"^[（(【\[]?(?:来源|来自|转自|转载自|出处|原文来源|文章来源|本文来源|稿件来源|内容来源|信息来源|消息来源|新闻来源){_SEP}"
        rf"(?P<outlet>[^。！？]{{1,40}}?)[）)】\]]?$", "outlet"),
     # 原文链接：URL / 原文地址：URL / 原文：URL
-    _p("repost", "zh", EDGE, rf"^(?:原文链接|原文地址|原文|原帖|原文網址|原文連結|出处链接|来源链接){_SEP}?{_URL}$", "url"),
+    _p("repost", "zh", EDGE, rf"^(?:原文链接|原文地址|原文|原帖|原文網址|原文連結|出处链接|来源链接)(?:{_SEP}?{_URL}|\s*[:：]?)$", "url"),
     # Originally published at X / This article first appeared on X / Reprinted with permission from X
     _p("repost", "en", EDGE,
        rf"^(?:This (?:article|post|story|piece|essay) (?:was )?)?(?:originally|first)\s+(?:published|appeared|posted)\s+(?:on|in|at|by)\s+"
@@ -139,7 +139,7 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("view_more", "en/zh", TAIL, r"^[\d,.]+[kKwW万千]?\s*(?:likes?|saves?|comments?|views?|shares?|reposts?|retweets?|replies|"
                                    r"次阅读|阅读|人阅读|点赞|评论|在看|收藏|转发|赞|浏览)$", flags=re.IGNORECASE),
     # --- promos and contact lines -------------------------------------------------------------
-    _p("promo", "zh", EDGE, r"^.{0,8}(?:扫码|扫一扫|扫描.{0,6}二维码|长按.{0,10}二维码|识别.{0,6}二维码|长按(?:识别|关注))[，,\s]*.{0,6}"
+    _p("promo", "zh", EDGE, r"^(?:请|欢迎|敬请|立即|马上|微信|用微信|打开微信|手机|读者可|可)?(?:扫码|扫一扫|扫描.{0,6}二维码|长按.{0,10}二维码|识别.{0,6}二维码|长按(?:识别|关注))[，,\s]*.{0,6}"
                             r"(?:关注|下载|添加|加入|进群|入群|领取|订阅|咨询|购买|报名|阅读|获取|了解|观看|收听|预约|参与|联系|免费|加我|查看).{0,150}$"),
     _p("promo", "zh", EDGE, r"^(?:欢迎|请|敬请|记得|别忘了)?(?:关注|订阅|添加|星标|置顶)(?:我们的)?.{0,24}(?:公众号|微信号|服务号|订阅号|视频号|微博|头条号|抖音号|B站|小红书|知乎号)"
                             r".{0,100}$"),
