@@ -49,7 +49,9 @@ PROSE_TAGS = "p|li|h[1-6]|dt|dd|figcaption"
 # Starts with a literal '<' (the engine skips ahead to it) and has a constant replacement.
 _BLOCK = re.compile(rf"<(?=/?(?:{BLOCK_TAGS})[\s/>])", re.IGNORECASE)
 _PROSE_START = re.compile(rf"<(?=(?:{PROSE_TAGS})[\s/>])", re.IGNORECASE)
-_PROSE_END = re.compile(rf"</(?:{PROSE_TAGS})\s*>", re.IGNORECASE)  # the mark goes after it: element texts stay clean
+# The close mark goes after `</p>` so element texts stay clean; plain str.replace (a regex with a template is
+# slow). A rarer spelling (`</P >`) gets no close mark: the text after it is then read as prose, as before.
+_PROSE_CLOSINGS = tuple(f"</{tag}>" for tag in ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "dd", "figcaption"))
 # Every element name HTML, SVG and MathML know: `<DistroName>` in `wsl --install -d <DistroName>` is text.
 KNOWN_TAGS = (
     "a|abbr|acronym|address|applet|area|article|aside|audio|b|base|basefont|bdi|bdo|bgsound|big|blink|blockquote|body|br|"
@@ -61,8 +63,10 @@ KNOWN_TAGS = (
     "sup|svg|table|tbody|td|template|textarea|tfoot|th|thead|time|title|tr|track|tt|u|ul|var|video|wbr|xmp|"
     "g|path|rect|circle|ellipse|line|polyline|polygon|defs|use|symbol|text|tspan|mi|mn|mo|ms|mtext|mrow|msup|msub|mfrac"
 )
-# A lone `<Name>` / `</Name>` (no attributes) that no HTML knows; custom elements (with '-') and `o:p` stay tags.
-_LITERAL_TAG = re.compile(rf"<(?!/?(?:{KNOWN_TAGS})>)(/?[A-Za-z][A-Za-z0-9_.]*)>", re.IGNORECASE)
+# A lone `<Name>` / `</Name>` (no attributes, a capital letter in it: feeds write their HTML in lower case)
+# that no HTML knows; custom elements (with '-') and `o:p` stay tags.
+_LITERAL_TAG = re.compile(r"<(/?)([a-z0-9_.]*[A-Z][A-Za-z0-9_.]*)>")
+_KNOWN = re.compile(rf"(?:{KNOWN_TAGS})", re.IGNORECASE)
 _TABLE = re.compile(r"<table", re.IGNORECASE)
 _HAS_IMG = re.compile(r"<img", re.IGNORECASE)
 _HAS_LINK = re.compile(r"<a\s", re.IGNORECASE)
@@ -102,8 +106,11 @@ def extract(html: str, source: str = "", generic: bool = True) -> Body:
     if _HAS_PRIVATE_MARK.search(html):  # the input must not forge our markers
         html = html.translate(_PRIVATE_MARKS)
     if _LITERAL_TAG.search(html):
-        html = _LITERAL_TAG.sub(r"&lt;\1&gt;", html)
-    marked = _PROSE_END.sub(r"\g<0>" + PARAGRAPH_BREAK + _PROSE_CLOSE, _PROSE_START.sub(PARAGRAPH_BREAK + _PROSE_OPEN + "<", html))
+        html = _LITERAL_TAG.sub(_escape_unknown_tag, html)
+    marked = _PROSE_START.sub(PARAGRAPH_BREAK + _PROSE_OPEN + "<", html)
+    for closing in _PROSE_CLOSINGS:
+        if closing in marked:
+            marked = marked.replace(closing, closing + PARAGRAPH_BREAK + _PROSE_CLOSE)
     tree = LexborHTMLParser(_BLOCK.sub(PARAGRAPH_BREAK + "<", marked))
     rule.clean_tree(tree, fields)
     present = {tag.lower() for tag in _DROPPED_TAG.findall(html)}
@@ -126,6 +133,10 @@ def extract(html: str, source: str = "", generic: bool = True) -> Body:
     if generic:
         paragraphs = boilerplate.clean(paragraphs, fields)
     return Body(paragraphs, image_urls, link_urls, fields)
+
+
+def _escape_unknown_tag(found: re.Match[str]) -> str:
+    return found.group(0) if _KNOWN.fullmatch(found.group(2)) else f"&lt;{found.group(1)}{found.group(2)}&gt;"
 
 
 def _image_urls(tree: LexborHTMLParser, rule: SourceRule) -> list[str]:

@@ -173,9 +173,25 @@ _LONE_URL = re.compile(r"^https?://\S+$")
 _BY_FAMILY_LIFT = {"author": "byline", "outlet": "republished_from", "url": "original_url"}
 
 
+def _combined(*wheres: str) -> re.Pattern[str]:
+    """One regex for every pattern allowed at a position: one C-level call turns almost every line away."""
+    parts = []
+    for pattern in PATTERNS:
+        if pattern.where in wheres:
+            flags = "i" if pattern.regex.flags & re.IGNORECASE else ""
+            body = re.sub(r"\(\?P<\w+>", "(?:", pattern.regex.pattern)  # group names may repeat across patterns
+            parts.append(f"(?{flags}:{body})" if flags else f"(?:{body})")
+    return re.compile("|".join(parts))
+
+
+_ALLOWED = {HEAD: (HEAD, EDGE, ANYWHERE), TAIL: (TAIL, EDGE, ANYWHERE), ANY_POSITION: (HEAD, TAIL, EDGE, ANYWHERE)}
+_SCREEN = {where: _combined(*allowed) for where, allowed in _ALLOWED.items()}
+_SCREEN_ANYWHERE = _combined(ANYWHERE)
+
+
 def match(paragraph: str, where: str) -> Pattern | None:
-    """The first pattern that matches the whole paragraph and may stand at `where` (HEAD or TAIL)."""
-    if len(paragraph) > MAX_LINE:
+    """The first pattern that matches the whole paragraph and may stand at `where` (HEAD, TAIL or ANY_POSITION)."""
+    if len(paragraph) > MAX_LINE or not _SCREEN[where].match(paragraph):
         return None
     for pattern in PATTERNS:
         if (where == ANY_POSITION or pattern.where in (where, EDGE, ANYWHERE)) and pattern.regex.match(paragraph):
@@ -229,6 +245,8 @@ def _scan(paragraphs: list[str], indices: range, where: str, slack: int, drop: d
 
 
 def _match_anywhere(paragraph: str) -> Pattern | None:
+    if not _SCREEN_ANYWHERE.match(paragraph):
+        return None
     for pattern in PATTERNS:
         if pattern.where == ANYWHERE and pattern.regex.match(paragraph):
             return pattern
