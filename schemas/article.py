@@ -13,7 +13,7 @@ import pyarrow as pa
 
 # Bump when a column is added or changes type; stored in every Parquet file's
 # key-value metadata so readers can tell old files from new ones.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Hive partition keys, in path order: OUT/articles/source=<s>/date=<d>/part-0.parquet.
 # They live in the path only, not inside the files (the Hive convention); their
@@ -59,9 +59,9 @@ def arrow_to_sql(arrow_type: pa.DataType) -> str:
 ARTICLE_COLUMNS: tuple[Column, ...] = (
     Column("article_id", pa.string(), "Stable id: hash of source, published_at and title; the same article gets the same id on every run and machine.", nullable=False),
     Column("source", pa.string(), "Feed the article came from: front-matter author, else the second category, else the raw path's source folder (partition key).", nullable=False),
-    Column("date", pa.date32(), "UTC calendar date of published_at (partition key).", nullable=False),
+    Column("date", pa.date32(), "UTC calendar date of published_at (partition key); null for an undated article (folder `date=__HIVE_DEFAULT_PARTITION__`)."),
     Column("title", pa.string(), "Title from the front matter, entities decoded, trimmed; null when blank."),
-    Column("published_at", UTC_TIMESTAMP, "Publication instant in UTC (naive crawl-time dates are taken as UTC).", nullable=False),
+    Column("published_at", UTC_TIMESTAMP, "Publication instant in UTC (naive crawl-time dates are taken as UTC); null when the front matter has no date or `Invalid Date`."),
     Column("author", pa.string(), "Front-matter author as written (Markdown links reduced to their text).", dictionary=True),
     Column("category", pa.string(), "First category (e.g. 金融, 新媒体).", dictionary=True),
     Column("channel", pa.string(), "Third category, the feed's channel, when present.", dictionary=True),
@@ -71,12 +71,14 @@ ARTICLE_COLUMNS: tuple[Column, ...] = (
     Column("char_count", pa.int32(), "Number of characters in text.", nullable=False),
     Column("paragraph_count", pa.int32(), "Number of paragraphs.", nullable=False, added_in=2),
     Column("image_count", pa.int32(), "Number of image URLs.", nullable=False, added_in=2),
-    Column("image_urls", STRING_LIST, "Body image URLs, proxies unwrapped, duplicates removed, in order.", nullable=False),
+    Column("image_urls", STRING_LIST, "Body image URLs, proxies unwrapped, duplicates removed, in order; placeholders, tracking pixels and the QR codes and avatars of promo and credit blocks dropped.", nullable=False),
     Column("link_urls", STRING_LIST, "Body link URLs, redirects and trackers unwrapped, duplicates removed, in order.", nullable=False),
-    Column("headimg", pa.string(), "Header image URL, proxy unwrapped; null when missing or a placeholder (picsum.photos)."),
-    Column("thumbnail", pa.string(), "Thumbnail URL, proxy unwrapped; null when missing or a placeholder (picsum.photos)."),
+    Column("headimg", pa.string(), "Header image URL, proxy unwrapped; null when missing or a placeholder (picsum.photos, guide images, `/undefined`)."),
+    Column("thumbnail", pa.string(), "Thumbnail URL, proxy unwrapped; null when missing or a placeholder (picsum.photos, guide images, `/undefined`)."),
     Column("original_title", pa.string(), "Original title lifted from a `原标题：` line (新浪财经).", added_in=2),
-    Column("byline", pa.string(), "Reporter line that follows the original title (新浪财经).", added_in=2),
+    Column("byline", pa.string(), "Author or reporter: the 新浪财经 reporter line, else the author named by a credit or repost line (`作者 | X`, `By X`, `文：X`) that the boilerplate layer removed.", added_in=2),
+    Column("republished_from", pa.string(), "Original outlet or account of a reposted article, lifted from a repost notice (`本文来自微信公众号：X`, `来源：X`, `Originally published at X`); null when none.", added_in=3),
+    Column("original_url", pa.string(), "URL of the original article, lifted from a repost notice (`原文链接：URL`, `Originally published at URL`); null when none.", added_in=3),
     Column("editor", pa.string(), "Responsible editor from a `责任编辑：` line (新浪财经).", added_in=2),
     Column("keywords", STRING_LIST, "Keywords from the feed's keyword comment (新浪财经); empty when none.", nullable=False, added_in=2),
     Column("contributors", STRING_LIST, "Contributor names from a credit line (IT 之家 tougao); empty when none.", nullable=False, added_in=2),
@@ -124,9 +126,9 @@ REJECT_REASONS: dict[str, str] = {
     "read_error": "The file could not be read (deleted, permission, symlink loop, dangling symlink).",
     "no_front_matter": "The file has no front matter block.",
     "bad_front_matter": "The front matter is not valid YAML/TOML, is not a mapping, or uses forbidden tags or aliases.",
-    "missing_date": "The front matter has no date.",
-    "bad_date": "The date cannot be parsed.",
-    "bad_source": "No usable source name (empty, or too long to be a partition folder).",
+    "missing_date": "The front matter has no date (older parser versions only: an undated article is now kept with a null date).",
+    "bad_date": "The date says something that cannot be read as a date (a missing date or `Invalid Date` is not rejected).",
+    "bad_source": "No usable source name (empty, too long to be a partition folder, or `__HIVE_DEFAULT_PARTITION__`, which reads back as NULL).",
 }
 
 

@@ -10,6 +10,8 @@ value can make a path: `/` never survives and `..` becomes part of
 
 from __future__ import annotations
 
+# The folder value Hive, DuckDB and Polars read back as NULL: undated articles live in `date=__HIVE_DEFAULT_PARTITION__`.
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 MAX_SEGMENT_BYTES = 200  # below the 255-byte NAME_MAX of common filesystems
 _MUST_ENCODE = set('%/\\=:*?"<>|#') | {chr(c) for c in range(0x20)} | {"\x7f"}
 

@@ -18,9 +18,9 @@ def test_report_counts_rows_rejects_empty_text_and_leaked_boilerplate(tmp_path):
     raw = tmp_path / "raw"
     copy_samples(raw)
     write_raw(raw, "bad/empty.md", "")
-    # An unknown source whose credit line no rule removes: the report must flag it.
+    # An unknown source with another feed's promo, which no rule (and no generic pattern) removes: the report must flag it.
     write_raw(raw, "source/_posts/科技/某日报/头条/leak.md",
-              article_text("泄漏", "2022-08-01 10:00:00", author="某日报", body="<p>正文。</p><p>责任编辑：某人</p>"))
+              article_text("泄漏", "2022-08-01 10:00:00", author="某日报", body="<p>正文。</p><p>海量资讯、精准解读，尽在新浪财经APP</p>"))
     result = invoke("report", "--raw-dir", str(raw), "--workers", "1", "--json")
     assert result.exit_code == 0, result.output
     rows = {row["source"]: row for row in json.loads(result.stdout)}

@@ -129,10 +129,17 @@ def test_proxies_unwrapped_and_placeholders_null():
 
 
 def test_images_only_bodies_have_empty_text_and_keep_images():
-    for name, images in (("acfun_images_only", 1), ("webtoons_post", 4)):
+    for name, images in (("acfun_images_only", 1), ("webtoons_post", 3)):  # Webtoons: 4 <img>, one a guide placeholder
         record = _golden(name)
         assert record["text"] == "" and record["paragraphs"] == []
         assert record["image_count"] == images
+
+
+def test_placeholder_images_are_dropped_everywhere():
+    record = _golden("webtoons_post")
+    for url in record["image_urls"] + [record["headimg"] or "", record["thumbnail"] or ""]:
+        assert "img-ctguide-white.png" not in url and not url.endswith(("/undefined", "/null"))
+    assert record["thumbnail"] is None  # the feed used the placeholder as thumbnail
 
 
 def test_webtoons_post_layout_source_comes_from_the_markdown_author():

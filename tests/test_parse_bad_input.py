@@ -162,12 +162,41 @@ def test_yaml_implicit_typing_keeps_strings():
     assert json.loads(record["extra"]) == {"time": "10:00", "year": "2020", "day": "2021-08-07", "flag": "on", "nothing": "~"}
 
 
-def test_missing_date():
-    assert rejected(article(front_matter="title: t\nauthor: 测试源\n")).reason == "missing_date"
+@pytest.mark.parametrize("date_line", ["", "date:\n", "date: ''\n", "date: Invalid Date\n", "date: 'Invalid Date'\n", "date: undefined\n"])
+def test_a_missing_or_invalid_date_keeps_the_article_undated(date_line):
+    record = parse(article(front_matter=f"title: t\nauthor: 测试源\n{date_line}"))
+    assert record["published_at"] is None and record["date"] is None
+    assert record["paragraphs"] == ["第一段。", "第二段。"]
+    assert partition_dir(record["source"], record["date"]) == f"source={encode_value('测试源')}/date=__HIVE_DEFAULT_PARTITION__"
 
 
-def test_empty_date_is_missing():
-    assert rejected(article(front_matter="title: t\nauthor: 测试源\ndate:\n")).reason == "missing_date"
+def test_undated_articles_with_one_title_but_different_text_get_different_ids():
+    first = parse(article(front_matter="title: t\nauthor: 测试源\ndate: Invalid Date\n", body="<p>甲。</p>"))
+    second = parse(article(front_matter="title: t\nauthor: 测试源\ndate: Invalid Date\n", body="<p>乙。</p>"))
+    assert first["article_id"] != second["article_id"]
+    assert first["article_id"] == parse(article(front_matter="title: t\nauthor: 测试源\n", body="<p>甲。</p>"))["article_id"]
+
+
+def test_a_source_named_like_the_hive_null_partition_is_refused():
+    assert rejected(article(front_matter="title: t\nauthor: __HIVE_DEFAULT_PARTITION__\ndate: 2022-08-06\n")).reason == "bad_source"
+
+
+def test_front_matter_yaml_refuses_but_lines_can_be_read_gives_a_recovered_row():
+    # An unquoted title broken over blank lines: the continuation is a plain scalar without a key.
+    front = "title: 话题\n\n正文的第一句，被当成标题的一部分。\n此外，还有: 冒号\ncategories:\n - 新媒体\n - 测试源\nauthor: 测试源\ndate: Invalid Date\n"
+    with pytest.raises(yaml.YAMLError):
+        yaml.safe_load(front)
+    record = parse(article(front_matter=front))
+    assert record["title"] == "话题 正文的第一句，被当成标题的一部分。 此外，还有: 冒号"
+    assert record["categories"] == ["新媒体", "测试源"] and record["source"] == "测试源"
+    assert "read line by line" in json.loads(record["extra"])["_front_matter_recovered"]
+
+
+@pytest.mark.parametrize("front", ["title: [没有闭合\nauthor: 测试源\ndate: 2022-08-06\n",
+                                   "title: a\ntitle: b\nauthor: 测试源\n: x\n",
+                                   "just some words\nand more: [\n"])
+def test_front_matter_that_cannot_be_read_line_by_line_is_still_rejected(front):
+    assert rejected(article(front_matter=front)).reason == "bad_front_matter"
 
 
 def test_unparseable_date():

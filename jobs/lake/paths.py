@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from schemas.hive import encode_value
+from schemas.hive import HIVE_NULL, encode_value
 
 PART_FILE = "part-0.parquet"
 ARTICLES_DIR = "articles"
@@ -20,12 +20,12 @@ STATE_DIR = "_state"
 STAGING_DIR = "_staging"
 
 
-def partition_dir(source: str, date: dt.date) -> str:
-    """Relative folder of a partition, e.g. `source=新浪财经/date=2021-08-19`."""
-    return f"source={encode_value(source)}/date={date.isoformat()}"
+def partition_dir(source: str, date: dt.date | None) -> str:
+    """Relative folder of a partition, e.g. `source=新浪财经/date=2021-08-19`; undated: `date=__HIVE_DEFAULT_PARTITION__`."""
+    return f"source={encode_value(source)}/date={date.isoformat() if date is not None else HIVE_NULL}"
 
 
-def partition_file(out_dir: str | Path, source: str, date: dt.date) -> Path:
+def partition_file(out_dir: str | Path, source: str, date: dt.date | None) -> Path:
     """Where a partition's one file lives."""
     return Path(out_dir) / ARTICLES_DIR / partition_dir(source, date) / PART_FILE
 

@@ -12,7 +12,13 @@ a marker in the string cannot land between rows. Each row becomes one
 paragraph, its cells joined by a space.
 
 A blank line inside text splits it too: feeds that write plain text into the
-body (36kr, Hexo blogs) separate their paragraphs that way.
+body (36kr, Hexo blogs) separate their paragraphs that way. In plain text
+between blocks (not inside <p>, <li>, <h1>..., marked with _PROSE_OPEN/CLOSE),
+a line break after sentence-ending punctuation or before a list marker ends a
+paragraph as well, unless the text is hard-wrapped Latin prose.
+
+Then: a bare label paragraph (`评分：`) joins the value after it; the source's
+own rule runs; the generic boilerplate layer (boilerplate.py) runs last.
 """
 
 from __future__ import annotations
@@ -24,20 +30,43 @@ from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser
 
-from jobs.parse import urls
+from jobs.parse import boilerplate, urls
 from jobs.parse.sources import SourceRule, rule_for
 
 PARAGRAPH_BREAK = "\u2029"
 _PRE_TOKEN = "\ue000"  # private-use: stands in for a <pre> block until the end
 _CELL_MARK = "\ue001"  # private-use: starts a table cell; becomes a space
-_PRIVATE_MARKS = {ord(_PRE_TOKEN): None, ord(_CELL_MARK): None}
+_PROSE_OPEN = "\ue002"  # private-use: a prose block (<p>, <li>, <h1>...) opens; its newlines are spaces
+_PROSE_CLOSE = "\ue003"  # private-use: a prose block closes
+_PRIVATE_MARKS = {ord(_PRE_TOKEN): None, ord(_CELL_MARK): None, ord(_PROSE_OPEN): None, ord(_PROSE_CLOSE): None}
+_HAS_PRIVATE_MARK = re.compile(f"[{_PRE_TOKEN}{_CELL_MARK}{_PROSE_OPEN}{_PROSE_CLOSE}]")
 _PRE_PARAGRAPH = re.compile(rf"\A{_PRE_TOKEN}(\d+)\Z")
 BLOCK_TAGS = (
     "address|article|aside|blockquote|br|center|dd|details|dialog|div|dl|dt|fieldset|figcaption|figure|"
     "footer|form|h[1-6]|header|hgroup|hr|li|main|nav|ol|p|pre|section|summary|table|tbody|tfoot|thead|tr|ul|caption"
 )
+PROSE_TAGS = "p|li|h[1-6]|dt|dd|figcaption"
 # Starts with a literal '<' (the engine skips ahead to it) and has a constant replacement.
 _BLOCK = re.compile(rf"<(?=/?(?:{BLOCK_TAGS})[\s/>])", re.IGNORECASE)
+_PROSE_START = re.compile(rf"<(?=(?:{PROSE_TAGS})[\s/>])", re.IGNORECASE)
+# The close mark goes after `</p>` so element texts stay clean; plain str.replace (a regex with a template is
+# slow). A rarer spelling (`</P >`) gets no close mark: the text after it is then read as prose, as before.
+_PROSE_CLOSINGS = tuple(f"</{tag}>" for tag in ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "dd", "figcaption"))
+# Every element name HTML, SVG and MathML know: `<DistroName>` in `wsl --install -d <DistroName>` is text.
+KNOWN_TAGS = (
+    "a|abbr|acronym|address|applet|area|article|aside|audio|b|base|basefont|bdi|bdo|bgsound|big|blink|blockquote|body|br|"
+    "button|canvas|caption|center|cite|code|col|colgroup|data|datalist|dd|del|details|dfn|dialog|dir|div|dl|dt|em|embed|"
+    "fieldset|figcaption|figure|font|footer|form|frame|frameset|h[1-6]|head|header|hgroup|hr|html|i|iframe|image|img|input|"
+    "ins|isindex|kbd|keygen|label|legend|li|link|listing|main|map|mark|marquee|math|menu|menuitem|meta|meter|multicol|nav|"
+    "nextid|nobr|noembed|noframes|noscript|object|ol|optgroup|option|output|p|param|picture|plaintext|portal|pre|progress|q|"
+    "rb|rp|rt|rtc|ruby|s|samp|script|search|section|select|slot|small|source|spacer|span|strike|strong|style|sub|summary|"
+    "sup|svg|table|tbody|td|template|textarea|tfoot|th|thead|time|title|tr|track|tt|u|ul|var|video|wbr|xmp|"
+    "g|path|rect|circle|ellipse|line|polyline|polygon|defs|use|symbol|text|tspan|mi|mn|mo|ms|mtext|mrow|msup|msub|mfrac"
+)
+# A lone `<Name>` / `</Name>` (no attributes, a capital letter in it: feeds write their HTML in lower case)
+# that no HTML knows; custom elements (with '-') and `o:p` stay tags.
+_LITERAL_TAG = re.compile(r"<(/?)([a-z0-9_.]*[A-Z][A-Za-z0-9_.]*)>")
+_KNOWN = re.compile(rf"(?:{KNOWN_TAGS})", re.IGNORECASE)
 _TABLE = re.compile(r"<table", re.IGNORECASE)
 _HAS_IMG = re.compile(r"<img", re.IGNORECASE)
 _HAS_LINK = re.compile(r"<a\s", re.IGNORECASE)
@@ -69,13 +98,20 @@ class Body:
     fields: dict[str, object] = field(default_factory=dict)
 
 
-def extract(html: str, source: str = "") -> Body:
+def extract(html: str, source: str = "", generic: bool = True) -> Body:
+    """Clean paragraphs, images and links of one body; `generic=False` skips the boilerplate layer (tests compare)."""
     rule = rule_for(source)
     fields: dict[str, object] = {}
     html = rule.prepare_html(html, fields)
-    if _PRE_TOKEN in html or _CELL_MARK in html:  # the input must not forge our markers
+    if _HAS_PRIVATE_MARK.search(html):  # the input must not forge our markers
         html = html.translate(_PRIVATE_MARKS)
-    tree = LexborHTMLParser(_BLOCK.sub(PARAGRAPH_BREAK + "<", html))
+    if _LITERAL_TAG.search(html):
+        html = _LITERAL_TAG.sub(_escape_unknown_tag, html)
+    marked = _PROSE_START.sub(PARAGRAPH_BREAK + _PROSE_OPEN + "<", html)
+    for closing in _PROSE_CLOSINGS:
+        if closing in marked:
+            marked = marked.replace(closing, closing + PARAGRAPH_BREAK + _PROSE_CLOSE)
+    tree = LexborHTMLParser(_BLOCK.sub(PARAGRAPH_BREAK + "<", marked))
     rule.clean_tree(tree, fields)
     present = {tag.lower() for tag in _DROPPED_TAG.findall(html)}
     if present:  # each strip is a walk of the tree: do only the ones that can match
@@ -83,7 +119,7 @@ def extract(html: str, source: str = "") -> Body:
     if _TABLE.search(html):
         _mark_tables(tree)
     # Each css() is a walk of the tree: skip the ones that cannot match.
-    image_urls = urls.clean_list(_image_url(n.attributes, rule) for n in tree.css("img")) if _HAS_IMG.search(html) else []
+    image_urls = _image_urls(tree, rule) if _HAS_IMG.search(html) else []
     link_urls = urls.clean_list(n.attributes.get("href") or "" for n in tree.css("a[href]")) if _HAS_LINK.search(html) else []
     verbatim = _lift_pre_blocks(tree) if _HAS_PRE.search(html) else []
     root = tree.body or tree.root
@@ -92,8 +128,50 @@ def extract(html: str, source: str = "") -> Body:
     if verbatim:
         paragraphs = [_restore_pre(p, verbatim) for p in paragraphs]
         paragraphs = [p for p in paragraphs if p]
+    paragraphs = join_bare_labels(paragraphs)
     paragraphs = rule.clean_paragraphs(paragraphs, fields)
+    if generic:
+        paragraphs = boilerplate.clean(paragraphs, fields)
     return Body(paragraphs, image_urls, link_urls, fields)
+
+
+def _escape_unknown_tag(found: re.Match[str]) -> str:
+    return found.group(0) if _KNOWN.fullmatch(found.group(2)) else f"&lt;{found.group(1)}{found.group(2)}&gt;"
+
+
+def _image_urls(tree: LexborHTMLParser, rule: SourceRule) -> list[str]:
+    """Body images, minus placeholders, tracking pixels and the QR codes / avatars of promo and credit blocks."""
+    found = []
+    for node in tree.css("img"):
+        attributes = node.attributes
+        if urls.is_tracking_pixel(attributes) or _is_promo_or_avatar(node, attributes):
+            continue
+        found.append(_image_url(attributes, rule))
+    return urls.clean_list(found)
+
+
+_PROMO_IMAGE = re.compile(r"qr[-_]?code|qrcode|erweima|二维码|wechat[-_]?qr|avatar|touxiang|头像|gravatar", re.IGNORECASE)
+_NEAR_TEXT_LIMIT = 120  # the text of a credit or promo block is short; a longer parent is article text
+
+
+def _is_promo_or_avatar(node, attributes: dict[str, str | None]) -> bool:
+    """A QR code or avatar by its name, or an image whose small enclosing block is a promo or credit line."""
+    named = " ".join(v for k, v in attributes.items() if v and k in ("src", "alt", "class", "data-src", "title", "id"))
+    if _PROMO_IMAGE.search(named):
+        return True
+    parent = node.parent
+    if parent is None or parent.tag in ("body", "html") or (parent.tag == "div" and parent.parent is not None and parent.parent.tag == "body"):
+        return False  # straight in the body or its wrapper <div>: its text is the whole article
+    text = " ".join(parent.text(deep=True).replace(PARAGRAPH_BREAK, " ").split())
+    if not text:
+        previous = parent.prev
+        while previous is not None and previous.tag == "-text" and not previous.text(deep=False).translate(_PRIVATE_MARKS).strip():
+            previous = previous.prev
+        text = " ".join(previous.text(deep=True).replace(PARAGRAPH_BREAK, " ").split()) if previous is not None else ""
+    if not text or len(text) > _NEAR_TEXT_LIMIT:
+        return False
+    pattern = boilerplate.match(text.translate(_PRIVATE_MARKS).strip(), boilerplate.ANY_POSITION)
+    return pattern is not None and pattern.family in ("promo", "credit")
 
 
 def _image_url(attributes: dict[str, str | None], rule: SourceRule) -> str:
@@ -138,19 +216,76 @@ def split_paragraphs(text: str) -> list[str]:
     """Text with paragraph separators -> trimmed, whitespace-collapsed paragraphs.
 
     A blank line splits a paragraph too (plain-text feeds), and a line break
-    between two CJK characters is a hard wrap (3DMGame), not a space. Most
-    newlines are source formatting next to a separator, so the regexes run
-    only on chunks that still hold one after trimming.
+    between two CJK characters is a hard wrap (3DMGame), not a space. In plain
+    text outside prose blocks, a line break after 。！？.!? or before a list
+    marker ends a paragraph. Most newlines are source formatting next to a
+    separator, so the regexes run only on chunks that still hold one after trimming.
     """
     invisible = bool(_HAS_INVISIBLE.search(text))
     paragraphs: list[str] = []
+    depth = 0  # open prose blocks around the current chunk
     for chunk in text.split(PARAGRAPH_BREAK):
+        if chunk and chunk[0] in _PROSE_MARKS:
+            depth = depth + 1 if chunk[0] == _PROSE_OPEN else max(depth - 1, 0)
+            chunk = chunk[1:]
         if "\n" in chunk and "\n" in (chunk := chunk.strip()):
             for piece in _BLANK_LINE.split(chunk):
-                _append_paragraph(paragraphs, _CJK_LINE_BREAK.sub("", piece), invisible)
+                if not depth and "\n" in piece and not _LATIN_HARD_WRAP.search(piece):
+                    for line in _LINE_END.split(piece):
+                        _append_paragraph(paragraphs, _CJK_LINE_BREAK.sub("", line), invisible)
+                else:
+                    _append_paragraph(paragraphs, _CJK_LINE_BREAK.sub("", piece), invisible)
         else:
             _append_paragraph(paragraphs, chunk, invisible)
     return paragraphs
+
+
+_PROSE_MARKS = _PROSE_OPEN + _PROSE_CLOSE
+# A line break that ends a paragraph in plain text: after sentence-ending punctuation (not before a
+# lowercase word: `etc.\nand`), or before a list marker (1. 1、 (1) ① - * •, 一、).
+_LIST_MARKER = r"(?:\d{1,2}[.、)）](?!\d)|[（(]\d{1,2}[)）]|[①-⑳]|[-*•·]\s|[一二三四五六七八九十]{1,3}、)"
+_LINE_END = re.compile(rf"(?<=[。！？!?.])[^\S\n]*\n\s*(?![a-z])|[^\S\n]*\n\s*(?={_LIST_MARKER})")
+# Latin prose hard-wrapped at a fixed width (Paul Graham): a break between two words is mid-sentence.
+_LATIN_HARD_WRAP = re.compile(r"[A-Za-z,;]\n[^\S\n]*[A-Za-z(\"'“]")
+# A bare label (`评分：`, `导演：`, `Type:`): short, ends with a colon, no sentence inside.
+_BARE_LABEL = re.compile(r"^(?:[^\s。！？!?.,，：:]{1,6}|[A-Za-z][A-Za-z ]{0,18})[：:]$")  # `以下为受访门店的基本情况：` is a sentence
+_MEDIA_LABEL = re.compile(rf"^(?:{boilerplate.MEDIA_LABELS})\s*[:：]$", re.IGNORECASE)
+
+
+def join_bare_labels(paragraphs: list[str]) -> list[str]:
+    """`评分：` then `9.5` -> `评分：9.5`; a label with no value before the next label line is dropped.
+
+    Labels of dropped media (`报道视频：`) are left for the boilerplate layer: what follows is not their value.
+    """
+    if not any(p[-1] in "：:" for p in paragraphs):
+        return paragraphs
+    joined: list[str] = []
+    index = 0
+    while index < len(paragraphs):
+        paragraph = paragraphs[index]
+        if paragraph[-1] in "：:" and _BARE_LABEL.match(paragraph) and not _MEDIA_LABEL.match(paragraph):
+            following = paragraphs[index + 1] if index + 1 < len(paragraphs) else None
+            if following is not None and _BARE_LABEL.match(following) is None and _is_value(following):
+                if _LABEL_LINE.match(following):
+                    index += 1  # an empty field: its label says nothing
+                    continue
+                joined.append(paragraph + (" " if paragraph[-1] == ":" else "") + following)
+                index += 2
+                continue
+        joined.append(paragraph)
+        index += 1
+    return joined
+
+
+def _is_value(paragraph: str) -> bool:
+    """What can follow a bare label as its value: short, no sentence in it (not `广大市民乘客：` + a letter)."""
+    return len(paragraph) <= _MAX_VALUE and not _SENTENCE_END.search(paragraph)
+
+
+_MAX_VALUE = 40
+_SENTENCE_END = re.compile(r"[。！？!?]|\.(?:\s|$)")
+# A `label：value` line: a following field, not a value of the bare label before it.
+_LABEL_LINE = re.compile(r"^[^\s。！？!?.,，：:]{1,12}[：:]\s*\S")
 
 
 def _append_paragraph(paragraphs: list[str], text: str, invisible: bool) -> None:

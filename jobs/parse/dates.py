@@ -13,14 +13,19 @@ _RFC822 = re.compile(r"^(?:[A-Za-z]{3},?\s+)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s")
 _FALLBACK_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y-%m-%d %H:%M", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d")
 
 
-def parse_published_at(value: object) -> dt.datetime:
+# What a generator writes when the feed item had no date: kept as an undated article, not rejected.
+NO_DATE_WORDS = frozenset({"invalid date", "undefined", "null", "none", "nan", "nat", "n/a"})
+
+
+def parse_published_at(value: object) -> dt.datetime | None:
     """Parse RFC 822, ISO 8601 (with or without offset) or a naive crawl time.
 
     Naive times are taken as UTC (the generator writes crawl times in UTC).
-    Raises Rejected(missing_date | bad_date).
+    No date, a blank one or the generator's `Invalid Date` gives None (an undated
+    article). Raises Rejected(bad_date) for a date that says something unreadable.
     """
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise Rejected("missing_date", "front matter has no date")
+    if value is None or (isinstance(value, str) and (not value.strip() or value.strip().lower() in NO_DATE_WORDS)):
+        return None
     if not isinstance(value, str):
         raise Rejected("bad_date", f"date is a {type(value).__name__}, not a string")
     text = " ".join(value.split())

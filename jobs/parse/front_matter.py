@@ -89,7 +89,10 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     try:
         post = frontmatter.loads(text, handler=handler)
     except yaml.YAMLError as error:
-        raise Rejected("bad_front_matter", f"invalid YAML: {_first_line(error)}") from None
+        recovered = _recover(text, _first_line(error))
+        if recovered is None:
+            raise Rejected("bad_front_matter", f"invalid YAML: {_first_line(error)}") from None
+        return recovered
     except tomllib.TOMLDecodeError as error:
         raise Rejected("bad_front_matter", f"invalid TOML: {_first_line(error)}") from None
     except (ValueError, TypeError, RecursionError) as error:
@@ -98,6 +101,53 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     if not metadata:
         raise Rejected("no_front_matter", "front matter block is empty or not a mapping")
     return _unescape(metadata), post.content
+
+
+# Line-by-line reading of a block YAML refused: `key: value` at column 0, ` - item` lists, and
+# continuation lines (a title broken over blank lines) joined to the value above them.
+_RECOVER_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]+(.*?))?[ \t]*$")
+_RECOVER_ITEM = re.compile(r"^[ \t]+-[ \t]+(.*?)[ \t]*$")
+RECOVERY_KEYS = ("title", "date", "author", "categories")
+_YAML_SYNTAX = set("[{&*!|>%@`")  # at least one must be read for a row
+
+
+def _recover(text: str, reason: str) -> tuple[dict[str, Any], str] | None:
+    try:
+        fm, content = _YAML.split(text)
+    except ValueError:
+        return None
+    metadata: dict[str, Any] = {}
+    key: str | None = None
+    for line in fm.split("\n"):
+        if not line.strip():
+            continue
+        if (found := _RECOVER_KEY.match(line)) is not None:
+            key = found.group(1)
+            if key in metadata or (found.group(2) or " ")[0] in _YAML_SYNTAX:  # duplicates, flow collections, anchors: no guessing
+                return None
+            metadata[key] = found.group(2) or ""
+        elif key is not None and (item := _RECOVER_ITEM.match(line)) is not None and isinstance(metadata[key], (list, str)):
+            if metadata[key] == "":
+                metadata[key] = []
+            if not isinstance(metadata[key], list):
+                return None
+            metadata[key].append(_unquote(item.group(1)))
+        elif key is not None and isinstance(metadata[key], str):
+            metadata[key] = f"{metadata[key]} {line.strip()}".strip()
+        else:
+            return None
+    metadata = {k: _unquote(v) if isinstance(v, str) else v for k, v in metadata.items()}
+    if not any(metadata.get(k) for k in RECOVERY_KEYS):
+        return None
+    metadata["_front_matter_recovered"] = f"YAML refused the block ({reason}); read line by line"
+    return _unescape(metadata), content
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        inner = value[1:-1]
+        return inner.replace("''", "'") if value[0] == "'" else inner
+    return value
 
 
 def _first_line(error: Exception) -> str:

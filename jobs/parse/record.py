@@ -17,7 +17,7 @@ from jobs.parse.dates import parse_published_at
 from jobs.parse.decode import decode, normalise_newlines
 from jobs.errors import Rejected
 from jobs.parse.front_matter import split_front_matter
-from schemas.hive import MAX_SEGMENT_BYTES, encode_value
+from schemas.hive import HIVE_NULL, MAX_SEGMENT_BYTES, encode_value
 
 MODELLED_KEYS = {"title", "categories", "author", "date", "headimg", "thumbnail"}
 _MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -37,7 +37,7 @@ def parse_article(data: bytes, raw_path: str) -> dict[str, Any]:
     return {
         "article_id": article_id(source, published_at, title, text_joined),
         "source": source,
-        "date": published_at.date(),
+        "date": published_at.date() if published_at else None,
         "title": title,
         "published_at": published_at,
         "author": author,
@@ -55,6 +55,8 @@ def parse_article(data: bytes, raw_path: str) -> dict[str, Any]:
         "thumbnail": _header_image(metadata.get("thumbnail"), body.fields),
         "original_title": body.fields.get("original_title"),
         "byline": body.fields.get("byline"),
+        "republished_from": body.fields.get("republished_from"),
+        "original_url": urls.clean_single(body.fields.get("original_url")),  # type: ignore[arg-type]
         "editor": body.fields.get("editor"),
         "keywords": body.fields.get("keywords", []),
         "contributors": body.fields.get("contributors", []),
@@ -65,13 +67,17 @@ def parse_article(data: bytes, raw_path: str) -> dict[str, Any]:
     }
 
 
-def article_id(source: str, published_at: dt.datetime, title: str | None, text: str) -> str:
+def article_id(source: str, published_at: dt.datetime | None, title: str | None, text: str) -> str:
     """Same source, instant and title -> same id, on every run and machine.
 
     The id fixes the partition too (source and date), so duplicates always meet in one partition.
-    A blank title is not distinctive, so the text stands in for it.
+    A blank title is not distinctive, so the text stands in for it; an undated article has no
+    instant, so its text counts too (two undated posts of a feed may share a title).
     """
-    key = "\x1f".join((source, published_at.isoformat(), title if title else "\x00" + text))
+    if published_at is None:
+        key = "\x1f".join((source, "", title or "", "\x00" + text))
+    else:
+        key = "\x1f".join((source, published_at.isoformat(), title if title else "\x00" + text))
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
@@ -79,6 +85,8 @@ def derive_source(author: str | None, categories: list[str], raw_path: str) -> s
     """author, else the second category, else the raw path's source folder."""
     for candidate in (author, _reduce_markdown(categories[1]) if len(categories) > 1 else None, source_folder(raw_path)):
         if candidate:
+            if candidate == HIVE_NULL:  # the folder name DuckDB and Polars read back as NULL
+                raise Rejected("bad_source", f"source name {HIVE_NULL!r} would read back as NULL")
             if len(encode_value(candidate).encode("utf-8")) > MAX_SEGMENT_BYTES:
                 raise Rejected("bad_source", f"source name too long for a partition folder: {candidate[:40]!r}...")
             return candidate
@@ -123,5 +131,6 @@ def _reduce_markdown(value: str | None) -> str | None:
 
 
 def _extra(metadata: dict[str, Any]) -> str | None:
+    """Unmodelled keys as JSON (with `_front_matter_recovered` when YAML refused the block and it was read line by line)."""
     rest = {str(k): v for k, v in metadata.items() if k not in MODELLED_KEYS}
     return json.dumps(rest, ensure_ascii=False, sort_keys=True) if rest else None

@@ -19,9 +19,21 @@ REDIRECTORS: tuple[tuple[str, str, str], ...] = (
     ("link.zhihu.com", "/", "target"),
     ("link.juejin.cn", "/", "target"),
     ("www.google.com", "/url", "q"),
+    # Affiliate networks (Impact: *.pvxt.net, *.sjv.io, *.7eer.net, *.evyy.net) carry the target in u=;
+    # their short links (`microsoft.pvxt.net/x9Vg1`) carry none and are kept as they are.
+    ("pvxt.net", "/", "u"),
+    ("sjv.io", "/", "u"),
+    ("7eer.net", "/", "u"),
+    ("evyy.net", "/", "u"),
+    ("go.skimresources.com", "/", "url"),
+    ("click.linksynergy.com", "/", "murl"),
 )
 
 PLACEHOLDER_HOSTS = ("picsum.photos",)
+# Image files that stand in for a missing picture (Webtoons' guide placeholder, lazy-load blanks).
+PLACEHOLDER_FILES = ("img-ctguide-white.png", "blank.gif", "spacer.gif", "pixel.gif", "transparent.gif", "1x1.gif", "1x1.png")
+# A URL whose last segment is a JavaScript value: the page wrote a variable that was never set.
+PLACEHOLDER_TAILS = ("/undefined", "/null", "/none", "/nan", "/[object%20object]", "/[object object]")
 
 
 def unwrap(url: str) -> str:
@@ -73,21 +85,35 @@ def _param_starts(query: str, marker: str) -> Iterable[int]:
 
 
 def is_placeholder(url: str) -> bool:
+    """A stand-in, not a picture or a page: picsum.photos, a guide/blank image, a `/undefined` URL."""
+    path = url.split("?", 1)[0].split("#", 1)[0].lower().rstrip("/") if url else ""
+    if path.endswith(PLACEHOLDER_TAILS) or path.endswith(PLACEHOLDER_FILES):
+        return True
     if not any(host in url for host in PLACEHOLDER_HOSTS):
         return False
-    host = (urlsplit(url).hostname or "").lower() if url else ""
+    host = (urlsplit(url).hostname or "").lower()
     return host in PLACEHOLDER_HOSTS
 
 
+def is_tracking_pixel(attributes: dict[str, str | None]) -> bool:
+    """An <img> sized 0 or 1 pixel on a side (width/height attributes or inline style): a beacon, not a picture."""
+    for name in ("width", "height"):
+        value = (attributes.get(name) or "").strip().lower().removesuffix("px").strip()
+        if value in ("0", "1"):
+            return True
+    style = (attributes.get("style") or "").replace(" ", "").lower()
+    return bool(style) and ("width:1px" in style or "height:1px" in style or "width:0" in style)
+
+
 def clean_list(urls: Iterable[str]) -> list[str]:
-    """Unwrap each URL, keep http(s) ones, drop duplicates keeping first-seen order."""
+    """Unwrap each URL, keep http(s) ones that are not placeholders, drop duplicates keeping first-seen order."""
     seen: dict[str, None] = {}
     for url in urls:
         url = url.strip()
         if not url:
             continue
         url = unwrap(url)
-        if url.startswith(("http://", "https://", "//")) and url not in seen:
+        if url.startswith(("http://", "https://", "//")) and url not in seen and not is_placeholder(url):
             seen[url] = None
     return list(seen)
 

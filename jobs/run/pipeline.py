@@ -150,8 +150,8 @@ class _Run:
         self.report.rejects_by_reason = dict(Counter(reject_table.column("reason").to_pylist()))
 
         superseded = _changed_known_paths(outcome_table, [item.raw_path for item in work if item.known]) | forget
-        old_homes = {(s, dt.date.fromisoformat(d)): paths for (s, d), paths in self.state.partitions_of(superseded).items()}
-        for key in sorted(buffer.keys() | old_homes.keys() | rebuild.keys()):
+        old_homes = {(s, dt.date.fromisoformat(d) if d else None): paths for (s, d), paths in self.state.partitions_of(superseded).items()}
+        for key in sorted(buffer.keys() | old_homes.keys() | rebuild.keys(), key=_partition_order):
             self._merge_partition(key, buffer.pop(key), old_homes.get(key, set()), rebuild.get(key))
             if self.store.staged >= SWAP_BATCH:
                 self._swap_staged()
@@ -182,7 +182,13 @@ class _Run:
             return
         self.store.replace_partition(source, date, merged)
         self.report.partitions_written += 1
-        self.emit("partition_written", {"source": source, "date": date.isoformat(), "rows": merged.num_rows})
+        self.emit("partition_written", {"source": source, "date": date.isoformat() if date else None, "rows": merged.num_rows})
+
+
+def _partition_order(key: PartitionKey) -> tuple:
+    """Source, then date; the undated partition (date None) after the dated ones."""
+    source, date = key
+    return (source, date is None, date or dt.date.min)
 
 
 def _changed_known_paths(outcomes: pa.Table, known_paths: list[str]) -> set[str]:

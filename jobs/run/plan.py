@@ -76,7 +76,7 @@ def plan_rebuild(options: RunOptions, state: State, selection: Selection) -> Rep
     stale_partitions: set[PartitionKey] = set()
     by_partition: dict[PartitionKey, set[str]] = {}
     for raw_path, source, date_text, version in state.article_files():
-        key = (source, dt.date.fromisoformat(date_text))
+        key = (source, dt.date.fromisoformat(date_text) if date_text else None)
         if not everything and not _in_selection(key, selection):
             continue
         by_partition.setdefault(key, set()).add(raw_path)
@@ -95,6 +95,8 @@ def _in_selection(key: PartitionKey, selection: Selection) -> bool:
     source, date = key
     if selection.sources and source not in selection.sources:
         return False
+    if date is None:  # an undated article is in no date range
+        return not (selection.date_from or selection.date_to)
     if selection.date_from and date < selection.date_from:
         return False
     if selection.date_to and date > selection.date_to:

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
-PartitionKey = tuple[str, dt.date]
+PartitionKey = tuple[str, dt.date | None]  # date None: the undated partition
 
 
 class PartitionBuffer:
