@@ -182,11 +182,12 @@ class _Run:
             write_staged(merged, self.store.staging / "recovery" / f"{index:06d}.parquet")
             staged.append((self.store.staging / "recovery" / f"{index:06d}.parquet", target))
         self.store.swap(staged)
-        rejects = self.state.rejects_table()
-        if rejects.num_rows or rejects_file(self.options.out_dir).exists():
-            kept = rejects.filter(pc.invert(pc.is_in(rejects.column("raw_path"),
-                                                                     value_set=pa.array(paths, pa.string()))))
-            self.store.replace_rejects(kept)
+        if rejects_file(self.options.out_dir).exists():  # the rejects the manifest still stands behind
+            rejects = self.state.rejects_table()
+            if rejects.num_rows:
+                rejects = rejects.filter(pc.invert(pc.is_in(rejects.column("raw_path"),
+                                                            value_set=pa.array(paths, pa.string()))))
+            self.store.replace_rejects(rejects)
         self.store.sync()
         self.state.finish_recovery(unfinished)
         self.emit("recovered", {"files": len(paths), "partitions_rewritten": len(staged)})
