@@ -153,6 +153,11 @@ class DaskEngine:
             self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                          dashboard_address=":0", silence_logs=40)
             self._client = Client(self._cluster, set_as_default=False)
+        try:
+            self._client.wait_for_workers(1, timeout=60)
+        except TimeoutError:
+            self.close()
+            raise RuntimeError(f"no Dask worker joined the scheduler {scheduler} within 60 s") from None
         self.workers = max(1, len(self._client.scheduler_info()["workers"]))
         self.in_flight = self.workers * in_flight_per_worker
         self.dashboard = self._client.dashboard_link
