@@ -17,8 +17,6 @@ class JsonLogSink:
     def __call__(self, name: str, data: dict[str, Any]) -> None:
         if name in ("parsed", "merged") and data["done"] != data["total"] and data["done"] % 5000 > 199:
             return  # progress is sampled, not every task
-        if name == "partition_written":
-            return  # one line per partition is too many for a log; `merged` carries the progress
         line = {"ts": dt.datetime.now(dt.timezone.utc).isoformat(), "event": name, **data}
         self.stream.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
         self.stream.flush()
