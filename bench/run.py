@@ -227,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--floor-runs", type=int, default=2, help="Floor runs (split before/after the ingests).")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)), help="'All cores' worker count.")
     parser.add_argument("--keep", action="store_true", help="Keep the out dirs.")
+    parser.add_argument("--engine", choices=["local", "dask", "both"], default="both",
+                        help="dask/both: also ingest with --engine dask (a LocalCluster of --workers processes).")
     parser.add_argument("--code", type=Path, help="Run jobs/ from this tree (PYTHONPATH) instead of the live project.")
     args = parser.parse_args(argv)
 
@@ -274,6 +276,18 @@ def main(argv: list[str] | None = None) -> int:
         result["files_per_s"] = round(files / result["wall_s"], 1)
         _say(f"{name}: {result['wall_s']}s, {result['files_per_s']} files/s, phases {result['phases']}, "
              f"max RSS {result['max_rss_mib']} MiB, tree PSS {result['tree_pss_mib']} MiB")
+
+    if args.engine in ("dask", "both"):
+        outd = work / "out-dask"
+        shutil.rmtree(outd, ignore_errors=True)
+        name = f"ingest-dask-w{args.workers}"
+        runs[name] = result = measure(name, [ARTICLES, "ingest", *common, "--out-dir", str(outd), "--workers",
+                                             str(args.workers), "--engine", "dask"], logs)
+        result["phases"] = phases(result["stderr_path"])
+        result["files_per_s"] = round(files / result["wall_s"], 1)
+        result["vs_local"] = round(result["wall_s"] / runs[f"ingest-w{args.workers}"]["wall_s"], 3)
+        _say(f"{name}: {result['wall_s']}s ({result['vs_local']}x the local time), tree PSS {result['tree_pss_mib']} MiB")
+        shutil.rmtree(outd, ignore_errors=True)
 
     for index in range(before, args.floor_runs):
         run_floor(index)
@@ -340,7 +354,9 @@ def report(r: dict, others: list[dict]) -> str:
     for f in floor["runs"]:
         lines.append(f"| parse floor ({f['name']}) | {f['wall_s']} (loop {f['seconds']}) | {f['files_per_s']} | 1.00 | "
                      f"{f['cpu_s']} | {f['max_rss_mib']} | {f['tree_pss_mib']} | |")
-    for name, res in (("ingest --workers 1", one), (f"ingest --workers {w}", full), ("no-op rerun", noop),
+    dask = runs.get(f"ingest-dask-w{w}")
+    for name, res in (("ingest --workers 1", one), (f"ingest --workers {w}", full),
+                      *([(f"ingest --engine dask --workers {w}", dask)] if dask else []), ("no-op rerun", noop),
                       (f"reprocess {rep['day']}", rep)):
         fps = res.get("files_per_s", "")
         vs = f"{fps / floor['best_files_per_s']:.2f}" if fps else ""
@@ -355,11 +371,13 @@ def report(r: dict, others: list[dict]) -> str:
               f"{rep['changed']} part files changed, {rep['changed_of_day']} of them that day's, elsewhere: {rep['changed_elsewhere'] or 'none'}",
               "", "### Targets", "", "| target | measured | met |", "|---|---|---|"]
     ratio = r["ratio_all_cores_to_floor"]
-    lines.append(f"| ingest (all cores) >= 1.5x parse floor | {ratio}x ({full['files_per_s']} vs {floor['best_files_per_s']} files/s) | {_yes(ratio >= 1.5)} |")
-    peak = max(full["max_rss_mib"], one["max_rss_mib"])
-    lines.append(f"| peak RSS <= 512 MiB | largest process {peak} MiB (tree PSS {full['tree_pss_mib']} MiB with {w} workers) | {_yes(peak <= 512)} |")
+    lines.append(f"| ingest (local, all cores) >= 0.7x parse floor | {ratio}x ({full['files_per_s']} vs {floor['best_files_per_s']} files/s) | {_yes(ratio >= 0.7)} |")
+    if dask:
+        lines.append(f"| dask LocalCluster {w} workers <= 1.5x local time | {dask['vs_local']}x ({dask['wall_s']}s vs {full['wall_s']}s); tree PSS {dask['tree_pss_mib']} MiB | {_yes(dask['vs_local'] <= 1.5)} |")
+    peak = full["tree_pss_mib"]
+    lines.append(f"| peak memory of driver + all workers <= 512 MiB (local) | tree PSS {peak} MiB (largest process {full['max_rss_mib']} MiB) | {_yes(peak <= 512)} |")
     for other in others:
-        o_peak = max(other["runs"][f"ingest-w{other['workers']}"]["max_rss_mib"], other["runs"]["ingest-w1"]["max_rss_mib"])
+        o_peak = other["runs"][f"ingest-w{other['workers']}"]["tree_pss_mib"]
         small, big = (other, r) if other["files"] < r["files"] else (r, other)
         s_peak, b_peak = (o_peak, peak) if small is other else (peak, o_peak)
         lines.append(f"| RSS at {big['files']} <= 1.2x at {small['files']} | {b_peak} / {s_peak} = {b_peak / s_peak:.2f}x | {_yes(b_peak <= 1.2 * s_peak)} |")
@@ -371,7 +389,7 @@ def report(r: dict, others: list[dict]) -> str:
     lines.append(f"mkdir -p {shlex.quote(r['cwd'])} && cd {shlex.quote(r['cwd'])}   # not the project folder: the forkserver imports jobs/ from the cwd")
     lines.append(runs["generate"]["cmd"] if "generate" in runs else f"# corpus: {shlex.join([PYTHON, str(BENCH / 'make_corpus.py'), r['corpus']['dir'], str(r['files']), '--seed', str(r['seed'])])}")
     lines += [floor["runs"][0]["cmd"], f"rm -rf {shlex.quote(r['out_dirs'][0])} && {one['cmd']}",
-              f"rm -rf {shlex.quote(r['out_dirs'][1])} && {full['cmd']}", f"{noop['cmd']}   # no-op rerun", rep["cmd"], "```"]
+              f"rm -rf {shlex.quote(r['out_dirs'][1])} && {full['cmd']}", *([dask["cmd"]] if dask else []), f"{noop['cmd']}   # no-op rerun", rep["cmd"], "```"]
     return "\n".join(lines)
 
 

@@ -48,6 +48,8 @@ OutDir = Annotated[Path, typer.Option("--out-dir", help="Dataset folder (article
 Workers = Annotated[Optional[int], typer.Option("--workers", help="Parser processes (default: all cores).")]
 Wait = Annotated[float, typer.Option("--wait", help="Seconds to wait for another run's lock before exiting 3.")]
 LogJson = Annotated[bool, typer.Option("--log-json", help="One JSON log line per event on stderr.")]
+EngineName = Annotated[str, typer.Option("--engine", help="Where tasks run: local (process pool on this machine) or dask.")]
+Scheduler = Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address (tcp://HOST:8786); without it --engine dask starts a LocalCluster of --workers processes.")]
 MaxBytes = Annotated[int, typer.Option("--max-bytes", help="Files larger than this are rejected as too_large.")]
 MaxRejectRatio = Annotated[float, typer.Option("--max-reject-ratio", help="Exit 4 when more than this share of parsed files is rejected.")]
 
@@ -79,6 +81,8 @@ def ingest(
     max_reject_ratio: MaxRejectRatio = 0.5,
     wait: Wait = 0.0,
     log_json: LogJson = False,
+    engine: EngineName = "local",
+    scheduler: Scheduler = None,
 ) -> None:
     """Parse new and changed raw files into the dataset (the nightly job).
 
@@ -89,7 +93,7 @@ def ingest(
     from jobs.run.pipeline import ingest as run_ingest
 
     options = _options(raw_dir, out_dir, workers, globs=tuple(glob) if glob else DEFAULT_GLOBS, max_bytes=max_bytes,
-                       max_reject_ratio=max_reject_ratio, wait_seconds=wait)
+                       max_reject_ratio=max_reject_ratio, wait_seconds=wait, engine_name=engine, scheduler=scheduler)
     report = _run(lambda: run_ingest(options, choose_sink(log_json)))
     typer.echo(report.summary())
     raise typer.Exit(report.exit_code)
@@ -109,6 +113,8 @@ def reprocess(
     workers: Workers = None,
     wait: Wait = 0.0,
     log_json: LogJson = False,
+    engine: EngineName = "local",
+    scheduler: Scheduler = None,
 ) -> None:
     """Rebuild chosen partitions from the raw files (after a parser change).
 
@@ -122,7 +128,7 @@ def reprocess(
         raise typer.Exit(2)
     selection = Selection(date_from.date() if date_from else None, date_to.date() if date_to else None,
                           tuple(source or ()), parser_older_than, everything, prune)
-    options = _options(raw_dir, out_dir, workers, wait_seconds=wait)
+    options = _options(raw_dir, out_dir, workers, wait_seconds=wait, engine_name=engine, scheduler=scheduler)
     if not yes:
         plan = _run(lambda: plan_reprocess(options, selection))
         typer.echo(f"would rebuild {len(plan.partitions)} partitions: reparse {len(plan.files)} files, "

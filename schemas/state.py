@@ -69,6 +69,30 @@ RUN_LEVEL_MANIFEST_COLUMNS = ("parser_version", "run_id", "updated_at")
 # One row per raw file looked at in a run, as workers return it: the manifest row less run-level columns.
 OUTCOME_SCHEMA = arrow_schema(MANIFEST_COLUMNS, drop=RUN_LEVEL_MANIFEST_COLUMNS)
 
+# In flight: what a run is doing, durable in the manifest before its first swap (jobs/lake/manifest.py).
+# `pending` streams each file's outcome in as map tasks finish (the driver keeps none of it in memory);
+# `fragments` indexes the map tasks' staged rows by partition; `inflight_partitions` is written in one
+# transaction just before the first partition file is swapped in, and marks the run as unfinished
+# until the final manifest transaction moves `pending` into `files` and deletes all three.
+PENDING_FORGET = "forget"  # a pending status: a pruned path whose manifest row and rows go
+PENDING_COLUMNS: tuple[Column, ...] = (
+    Column("run_id", pa.string(), "Run the outcome belongs to.", nullable=False),
+    *(c for c in MANIFEST_COLUMNS if c.name not in RUN_LEVEL_MANIFEST_COLUMNS),
+)
+FRAGMENT_COLUMNS: tuple[Column, ...] = (
+    Column("run_id", pa.string(), "Run that staged the rows.", nullable=False),
+    Column("source", pa.string(), "Partition source.", nullable=False),
+    Column("date", pa.date32(), "Partition date (null: undated articles)."),
+    Column("fragment", pa.string(), "Staged Arrow IPC file of one map task.", nullable=False),
+    Column("batch", pa.int64(), "Record batch of the partition's rows in that file.", nullable=False),
+    Column("rows", pa.int64(), "Rows in that batch.", nullable=False),
+)
+INFLIGHT_PARTITION_COLUMNS: tuple[Column, ...] = (
+    Column("run_id", pa.string(), "Unfinished run that may have swapped this partition.", nullable=False),
+    Column("source", pa.string(), "Partition source.", nullable=False),
+    Column("date", pa.date32(), "Partition date (null: undated articles)."),
+)
+
 RUN_KEY = "run_id"
 RUN_METRICS: tuple[str, ...] = tuple(c.name for c in RUN_COLUMNS if c.metric)
 
@@ -103,4 +127,9 @@ MANIFEST_DDL = "\n".join([
     "CREATE INDEX IF NOT EXISTS files_article_id ON files (article_id);",
     "CREATE INDEX IF NOT EXISTS files_partition ON files (source, date);",
     sqlite_table("runs", RUN_COLUMNS, RUN_KEY),
+    sqlite_table("pending", PENDING_COLUMNS, ""),
+    "CREATE INDEX IF NOT EXISTS pending_run ON pending (run_id, raw_path);",
+    sqlite_table("fragments", FRAGMENT_COLUMNS, ""),
+    "CREATE INDEX IF NOT EXISTS fragments_partition ON fragments (run_id, source, date);",
+    sqlite_table("inflight_partitions", INFLIGHT_PARTITION_COLUMNS, ""),
 ])

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from helpers_pipeline import (FIXTURES_RAW, REAL_CORPUS, article_files, article_glob, article_text, comparable,
                               copy_samples, read_articles, run_ingest, write_raw)
-from jobs.run import pipeline, spill
+from jobs.run import pipeline
 from jobs.cli import app
 from jobs.run.discover import discover
 from jobs.parse.record import parse_article
@@ -175,17 +175,3 @@ def test_real_corpus_ingests_every_file_as_one_distinct_article(tmp_path):
     assert sum(int(line.rsplit(",", 1)[1]) for line in lines[1:]) == 53
 
 
-def test_spilling_parsed_rows_to_disk_gives_the_same_dataset(tmp_path, monkeypatch):
-    raw = tmp_path / "raw"
-    copy_samples(raw)
-    for index in range(30):  # several chunks, several rows per partition
-        write_raw(raw, f"many/{index}.md", article_text(f"多 {index}", f"2022-08-0{index % 3 + 1} 10:{index:02d}:00", author="多源"))
-    run_ingest(raw, tmp_path / "in_memory")
-    spills = []
-    original = spill.PartitionBuffer._spill
-    monkeypatch.setattr(spill.PartitionBuffer, "_spill", lambda self: (spills.append(1), original(self)))
-    monkeypatch.setattr(pipeline, "CHUNK_FILES", 7)
-    run_ingest(raw, tmp_path / "spilled", memory_budget_bytes=1)
-    assert len(spills) >= 8
-    assert comparable(read_articles(tmp_path / "spilled")) == comparable(read_articles(tmp_path / "in_memory"))
-    assert not (tmp_path / "spilled" / "_staging").exists()

@@ -19,7 +19,8 @@ import pyarrow as pa
 
 from jobs.lake.paths import manifest_file
 from schemas.article import RUN_COLUMNS
-from schemas.state import MANIFEST_COLUMNS, MANIFEST_DDL, RUN_METRICS, FileStatus, RunStatus
+from schemas.state import (FRAGMENT_COLUMNS, MANIFEST_COLUMNS, MANIFEST_DDL, PENDING_COLUMNS, PENDING_FORGET,
+                           RUN_METRICS, FileStatus, RunStatus)
 
 
 
@@ -89,11 +90,7 @@ class State:
         rows = self.db.execute(
             "SELECT raw_path, reject_reason, reject_message, sha256, size, run_id, updated_at FROM files"
             f" WHERE {_REJECT} ORDER BY raw_path").fetchall()
-        names = ["raw_path", "reason", "message", "raw_sha256", "size", "run_id", "rejected_at"]
-        columns = {name: [row[i] for row in rows] for i, name in enumerate(names)}
-        columns["size"] = [s if s is not None and s >= 0 else None for s in columns["size"]]
-        columns["rejected_at"] = [dt.datetime.fromisoformat(v) for v in columns["rejected_at"]]
-        return pa.table(columns)
+        return _rejects(rows)
 
     def commit_outcomes(self, outcomes: pa.Table, run_id: str, parser_version: str, when: dt.datetime,
                         forget: Iterable[str] = ()) -> None:
@@ -107,6 +104,117 @@ class State:
                 self.db.executemany("UPDATE files SET size=?, mtime_ns=? WHERE raw_path=?", unchanged)
                 run_level = {"parser_version": parser_version, "run_id": run_id, "updated_at": now}
                 self.db.executemany(_INSERT_FILE, [_manifest_row(r, run_level) for r in rows if r["status"] != FileStatus.UNCHANGED])
+
+    # -- in flight (see schemas/state.py) ------------------------------------
+    def add_pending(self, run_id: str, outcomes: pa.Table, fragments: list[tuple] = ()) -> None:
+        """Stream one map task's outcomes (and its fragment index) in; durable with the swap marker."""
+        names = [c.name for c in PENDING_COLUMNS[1:]]
+        rows = [(run_id, *(_sql_value(r.get(n)) for n in names)) for r in outcomes.to_pylist()]
+        self.db.execute("PRAGMA synchronous=NORMAL")  # the marker's FULL commit makes these durable
+        with self._transaction():
+            self.db.executemany(f"INSERT INTO pending VALUES ({', '.join('?' * len(PENDING_COLUMNS))})", rows)
+            self.db.executemany(f"INSERT INTO fragments VALUES ({', '.join('?' * len(FRAGMENT_COLUMNS))})",
+                                [(run_id, s, _sql_value(d), f, b, n) for s, d, f, b, n in fragments])
+        self.db.execute("PRAGMA synchronous=FULL")
+
+    def add_forgotten(self, run_id: str, raw_paths: Iterable[str]) -> None:
+        with self._transaction():
+            self.db.executemany("INSERT INTO pending (run_id, raw_path, size, mtime_ns, status) VALUES (?, ?, -1, -1, ?)",
+                                [(run_id, p, PENDING_FORGET) for p in raw_paths])
+
+    def outcome_counts(self, run_id: str) -> tuple[dict[str, int], dict[str, int]]:
+        """(files per status, rejects per reason) of this run's outcomes."""
+        statuses = dict(self.db.execute("SELECT status, count(*) FROM pending WHERE run_id=? GROUP BY status", (run_id,)))
+        reasons = dict(self.db.execute("SELECT reject_reason, count(*) FROM pending WHERE run_id=? AND status=?"
+                                       " GROUP BY reject_reason", (run_id, FileStatus.REJECT.value)))
+        return statuses, reasons
+
+    def departures(self, run_id: str) -> Iterator[tuple[str, str | None, str]]:
+        """(source, date, raw_path) of every earlier article row this run's outcomes supersede."""
+        yield from self.db.execute(
+            f"SELECT f.source, f.date, f.raw_path FROM pending p JOIN files f ON f.raw_path = p.raw_path"
+            f" WHERE p.run_id = ? AND p.status != ? AND f.{_ARTICLE}", (run_id, FileStatus.UNCHANGED.value))
+
+    def fragment_partitions(self, run_id: str) -> Iterator[tuple[str, str | None]]:
+        yield from self.db.execute("SELECT DISTINCT source, date FROM fragments WHERE run_id=?", (run_id,))
+
+    def fragments_of(self, run_id: str, source: str, date: str | None) -> list[tuple[str, list[int]]]:
+        rows = self.db.execute("SELECT fragment, batch FROM fragments WHERE run_id=? AND source=? AND date IS ?"
+                               " ORDER BY fragment, batch", (run_id, source, date))
+        found: dict[str, list[int]] = {}
+        for fragment, batch in rows:
+            found.setdefault(fragment, []).append(batch)
+        return list(found.items())
+
+    def mark_swapping(self, run_id: str, partitions: Iterable[tuple[str, str | None]]) -> None:
+        """Before the first swap: the partitions this run may change, durably (synchronous=FULL)."""
+        with self._transaction():
+            self.db.executemany("INSERT INTO inflight_partitions VALUES (?, ?, ?)",
+                                [(run_id, s, d) for s, d in partitions])
+            self.db.execute("INSERT INTO inflight_partitions VALUES (?, '', 'marker')", (run_id,))
+
+    def unfinished_runs(self) -> list[str]:
+        """Runs that started swapping and never committed: the dataset may disagree with the manifest."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT run_id FROM inflight_partitions WHERE date IS 'marker'")]
+
+    def drop_unmarked(self) -> None:
+        """Forget what runs that never swapped anything left in flight (killed or failed before it)."""
+        with self._transaction():
+            for table in ("pending", "fragments"):
+                self.db.execute(f"DELETE FROM {table} WHERE run_id NOT IN"
+                                " (SELECT run_id FROM inflight_partitions WHERE date IS 'marker')")
+
+    def recovery_set(self, run_ids: list[str]) -> tuple[list[str], set[tuple[str, str | None]]]:
+        """(every path an unfinished run touched, plus files sharing an article id with one of them;
+        every partition where rows of those paths may be: the runs' partitions and the paths' homes)."""
+        marks = ",".join("?" * len(run_ids))
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS recovering (raw_path TEXT PRIMARY KEY)")
+        self.db.execute("DELETE FROM recovering")
+        self.db.execute(f"INSERT OR IGNORE INTO recovering SELECT raw_path FROM pending WHERE run_id IN ({marks})", run_ids)
+        self.db.execute(f"INSERT OR IGNORE INTO recovering SELECT raw_path FROM files WHERE article_id IN"
+                        f" (SELECT f.article_id FROM files f JOIN recovering r USING (raw_path) WHERE f.{_ARTICLE})")
+        paths = [r[0] for r in self.db.execute("SELECT raw_path FROM recovering ORDER BY raw_path")]
+        partitions = set(self.db.execute(f"SELECT source, date FROM inflight_partitions WHERE run_id IN ({marks})"
+                                         " AND date IS NOT 'marker'", run_ids))
+        partitions |= set(self.db.execute(f"SELECT DISTINCT source, date FROM files JOIN recovering USING (raw_path)"
+                                          f" WHERE {_ARTICLE}"))
+        return paths, partitions
+
+    def finish_recovery(self, run_ids: list[str]) -> None:
+        """The dataset no longer holds rows of the recovered paths: forget them (they are new again)."""
+        marks = ",".join("?" * len(run_ids))
+        with self._transaction():
+            self.db.execute("DELETE FROM files WHERE raw_path IN (SELECT raw_path FROM recovering)")
+            for table in ("pending", "fragments", "inflight_partitions"):
+                self.db.execute(f"DELETE FROM {table} WHERE run_id IN ({marks})", run_ids)
+
+    def rejects_after(self, run_id: str, rejected_at: dt.datetime) -> pa.Table:
+        """Every reject once this run commits: earlier ones not superseded, and this run's."""
+        rows = self.db.execute(
+            "SELECT raw_path, reject_reason, reject_message, sha256, size, run_id, updated_at FROM files"
+            f" WHERE {_REJECT} AND raw_path NOT IN (SELECT raw_path FROM pending WHERE run_id=? AND status != ?)"
+            " UNION ALL SELECT raw_path, reject_reason, reject_message, sha256, size, run_id, ? FROM pending"
+            " WHERE run_id=? AND status=? ORDER BY raw_path",
+            (run_id, FileStatus.UNCHANGED.value, rejected_at.isoformat(), run_id, FileStatus.REJECT.value)).fetchall()
+        return _rejects(rows)
+
+    def commit_pending(self, run_id: str, parser_version: str, when: dt.datetime) -> int:
+        """Every outcome of the run into `files`, in one transaction that also ends it being in flight."""
+        names = [c.name for c in MANIFEST_COLUMNS]
+        selected = ", ".join("?" if n in ("parser_version", "updated_at") else n for n in names)
+        with self._transaction():
+            files = self.db.execute("SELECT count(*) FROM pending WHERE run_id=?", (run_id,)).fetchone()[0]
+            self.db.execute("DELETE FROM files WHERE raw_path IN (SELECT raw_path FROM pending WHERE run_id=? AND status=?)",
+                            (run_id, PENDING_FORGET))
+            self.db.execute("UPDATE files SET size=p.size, mtime_ns=p.mtime_ns FROM pending p"
+                            " WHERE p.raw_path = files.raw_path AND p.run_id=? AND p.status=?",
+                            (run_id, FileStatus.UNCHANGED.value))
+            self.db.execute(f"INSERT OR REPLACE INTO files ({', '.join(names)}) SELECT {selected} FROM pending"
+                            " WHERE run_id=? AND status IN (?, ?)",
+                            (parser_version, when.isoformat(), run_id, FileStatus.ARTICLE.value, FileStatus.REJECT.value))
+            for table in ("pending", "fragments", "inflight_partitions"):
+                self.db.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
+        return files
 
     # -- runs --------------------------------------------------------------
     def begin_run(self, run_id: str, command: str, started_at: dt.datetime) -> None:
@@ -143,6 +251,18 @@ class State:
         for start in range(0, len(values), 500):
             chunk = values[start:start + 500]
             self.db.execute(sql.format(",".join("?" * len(chunk))), chunk)
+
+
+def _sql_value(value):
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _rejects(rows: list[tuple]) -> pa.Table:
+    names = ["raw_path", "reason", "message", "raw_sha256", "size", "run_id", "rejected_at"]
+    columns = {name: [row[i] for row in rows] for i, name in enumerate(names)}
+    columns["size"] = [s if s is not None and s >= 0 else None for s in columns["size"]]
+    columns["rejected_at"] = [dt.datetime.fromisoformat(v) for v in columns["rejected_at"]]
+    return pa.table(columns)
 
 
 class _Transaction:

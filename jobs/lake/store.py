@@ -1,15 +1,16 @@
-"""The dataset on disk: read a partition, swap in a new one atomically. I/O.
+"""The dataset on disk: read a partition, write staged files, swap them in atomically. I/O.
 
 Layout under OUT:
   articles/source=<s>/date=<d>/part-0.parquet   one file per partition
   rejects/part-0.parquet                        every current reject
   _state/                                       manifest, run log, lock, runs.parquet
   _staging/<run_id>/                            temporary files (outside every glob)
-A new file is written under _staging, then renamed over the old one: readers
-see the old file or the new one, never a partial file. Partition files are
-staged in batches: one os.sync() makes a whole batch durable before its
-renames (an fsync per file and per folder cost more than writing the files),
-and `sync()` makes the renames durable before the manifest commits.
+Tasks (on any worker) write whole files under _staging with `write_staged`; the
+driver alone swaps them in with `swap`: one os.sync() makes a batch of staged
+files durable, then each is renamed over its target, so a reader opening the
+path gets the old file or the new one, never a partial file. A partition that
+loses its last row becomes a zero-row file, never a deleted one: a reader that
+has listed it can still open it (see README, "What readers see").
 """
 
 from __future__ import annotations
@@ -18,123 +19,106 @@ import datetime as dt
 import functools
 import os
 import shutil
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jobs.lake.paths import articles_root, partition_file, rejects_file, runs_file, staging_dir, staging_root
+from jobs.lake.paths import partition_file, rejects_file, runs_file, staging_dir, staging_root
 from schemas.article import ARTICLE_FILE_SCHEMA, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA, TABLES, conform, dictionary_columns
 
 ROW_GROUP_ROWS = 50_000
-WRITER_THREADS = 2
-MAX_PENDING_WRITES = 16
-SWAP_BATCH = 128  # staged partition files per os.sync() (the caller flushes)
+SWAP_BATCH = 128  # staged files per os.sync() and batch of renames
+
+
+def read_partition(out_dir: str | Path, source: str, date: dt.date | None) -> pa.Table | None:
+    """A partition's rows as on disk, or None when it has no file."""
+    path = partition_file(out_dir, source, date)
+    if not path.exists():
+        return None
+    return conform(pq.read_table(path), ARTICLE_FILE_SCHEMA)
+
+
+def partition_raw_paths(out_dir: str | Path, source: str, date: dt.date | None) -> set[str]:
+    """The raw_path column of a partition file (recovery reads only this column)."""
+    path = partition_file(out_dir, source, date)
+    if not path.exists():
+        return set()
+    return set(pq.read_table(path, columns=["raw_path"]).column("raw_path").to_pylist())
+
+
+def write_staged(table: pa.Table, path: str | Path, table_name: str = "articles") -> None:
+    """Write a whole Parquet file under _staging (a task's output); a retried task overwrites it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    schema = {"articles": ARTICLE_FILE_SCHEMA, "rejects": REJECT_FILE_SCHEMA, "runs": RUN_FILE_SCHEMA}[table_name]
+    table = conform(table, schema)
+    statistics, dictionary = _column_options(table.schema, table_name)
+    temporary = path.with_name(path.name + f".{os.getpid()}.tmp")
+    pq.write_table(table, temporary, compression="zstd", row_group_size=ROW_GROUP_ROWS,
+                   write_statistics=statistics, use_dictionary=dictionary)
+    os.replace(temporary, path)
 
 
 class Store:
+    """The driver's side: staging folder of one run, swaps, rejects and run log files."""
+
     def __init__(self, out_dir: str | Path, run_id: str):
         self.out = Path(out_dir)
         self.staging = staging_dir(self.out, run_id)
-        self._counter = 0
-        self._staged: list[tuple[Path, Path]] = []
-        self._writer = ThreadPoolExecutor(max_workers=WRITER_THREADS, thread_name_prefix="parquet-writer")
-        self._writes: list[Future] = []
 
-    def partition_path(self, source: str, date: dt.date) -> Path:
+    def partition_path(self, source: str, date: dt.date | None) -> Path:
         return partition_file(self.out, source, date)
 
-    def read_partition(self, source: str, date: dt.date) -> pa.Table | None:
-        path = self.partition_path(source, date)
-        if not path.exists():
-            return None
-        return conform(pq.read_table(path), ARTICLE_FILE_SCHEMA)
+    def swap(self, staged: Iterable[tuple[Path, Path]], on_batch: Callable[[int], None] | None = None) -> int:
+        """Rename staged files over their targets, SWAP_BATCH at a time, each batch made durable first."""
+        batch: list[tuple[Path, Path]] = []
+        done = 0
+        for pair in staged:
+            batch.append(pair)
+            if len(batch) >= SWAP_BATCH:
+                done += self._swap_batch(batch, on_batch)
+        if batch:
+            done += self._swap_batch(batch, on_batch)
+        return done
 
-    def replace_partition(self, source: str, date: dt.date, table: pa.Table) -> None:
-        """Stage `table` (already merged and sorted) for this partition; an empty table removes it.
+    def _swap_batch(self, batch: list[tuple[Path, Path]], on_batch: Callable[[int], None] | None) -> int:
+        os.sync()  # the staged bytes are on disk before any rename makes them visible
+        for temporary, target in batch:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temporary, target)
+        count = len(batch)
+        batch.clear()
+        if on_batch:
+            on_batch(count)
+        return count
 
-        Staged files are swapped in by `flush()`, at the latest.
-        """
-        target = self.partition_path(source, date)
-        if table.num_rows == 0:
-            self.flush()  # keep swaps in order: earlier staged writes land before this removal
-            _remove_file_and_empty_dirs(target, stop=articles_root(self.out))
-            return
-        self._stage(target, conform(table, ARTICLE_FILE_SCHEMA), "articles")
-
-    def replace_rejects(self, table: pa.Table) -> None:
-        """Swap in the rejects, unless the file already holds exactly these rows (then nothing is written)."""
+    def replace_rejects(self, table: pa.Table) -> bool:
+        """Swap in the rejects, unless the file already holds exactly these rows. True when written."""
         target = rejects_file(self.out)
         table = conform(table, REJECT_FILE_SCHEMA)
         if target.exists() and conform(pq.read_table(target), REJECT_FILE_SCHEMA).equals(table):
-            return
+            return False
         if not target.exists() and table.num_rows == 0:  # no file already means no rejects
-            return
-        self._stage(target, table, "rejects")
-        self.flush()
+            return False
+        staged = self.staging / "rejects.parquet"
+        write_staged(table, staged, "rejects")
+        self.swap([(staged, target)])
+        return True
 
     def replace_runs(self, table: pa.Table) -> None:
-        self._stage(runs_file(self.out), conform(table, RUN_FILE_SCHEMA), "runs")
-        self.flush()
-
-    def _stage(self, target: Path, table: pa.Table, table_name: str) -> None:
-        """Write `table` to a temporary file, on a writer thread: the Parquet encoder releases the GIL,
-        so the next partition is merged while this one is written."""
-        self.staging.mkdir(parents=True, exist_ok=True)
-        self._counter += 1
-        temporary = self.staging / f"{self._counter}.parquet.tmp"
-        if len(self._writes) >= MAX_PENDING_WRITES:  # bound the tables held in memory
-            self._writes.pop(0).result()
-        self._writes.append(self._writer.submit(_write_parquet, table, temporary, table_name))
-        self._staged.append((temporary, target))
-
-    @property
-    def staged(self) -> int:
-        return len(self._staged)
-
-    def flush(self) -> int:
-        """Make the staged files durable, then rename each over its target; return how many."""
-        for write in self._writes:
-            write.result()  # re-raises a failed write here, before anything is renamed
-        self._writes.clear()
-        if not self._staged:
-            return 0
-        os.sync()
-        for temporary, target in self._staged:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(temporary, target)
-        swapped = len(self._staged)
-        self._staged.clear()
-        return swapped
+        staged = self.staging / "runs.parquet"
+        write_staged(table, staged, "runs")
+        self.swap([(staged, runs_file(self.out))])
 
     def sync(self) -> None:
         """Make every rename so far durable (call before committing the manifest)."""
-        self.flush()
         os.sync()
-
-    def discard(self) -> None:
-        """Forget what is staged and not yet swapped (a failed run): nothing more is renamed."""
-        for write in self._writes:
-            write.cancel()
-        wait(self._writes)
-        self._writes.clear()
-        self._staged.clear()
 
     def clean_staging(self) -> None:
         """Remove this run's staging folder and any left by killed runs."""
-        self.discard()
         shutil.rmtree(staging_root(self.out), ignore_errors=True)
-
-    def close(self) -> None:
-        self._writer.shutdown(wait=True)
-
-
-
-def _write_parquet(table: pa.Table, path: Path, table_name: str) -> None:
-    statistics, dictionary = _column_options(table.schema, table_name)
-    pq.write_table(table, path, compression="zstd", row_group_size=ROW_GROUP_ROWS,
-                   write_statistics=statistics, use_dictionary=dictionary)
 
 
 @functools.lru_cache(maxsize=8)
@@ -142,17 +126,3 @@ def _column_options(schema: pa.Schema, table_name: str) -> tuple[list[str], list
     """(columns with min/max statistics: the scalar ones; dictionary-encoded columns), once per schema."""
     return ([f.name for f in schema if not pa.types.is_list(f.type)],
             [name for name in dictionary_columns(TABLES[table_name]) if name in schema.names])
-
-
-def _remove_file_and_empty_dirs(path: Path, stop: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        return
-    parent = path.parent
-    while parent != stop and parent.is_relative_to(stop):
-        try:
-            parent.rmdir()
-        except OSError:
-            break
-        parent = parent.parent

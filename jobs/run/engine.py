@@ -25,9 +25,14 @@ Result = TypeVar("Result")
 
 class Engine(Protocol):
     workers: int
+    dashboard: str | None  # where to watch the tasks, when the engine has such a page
 
     def map(self, function: Callable[[Item], Result], items: Iterable[Item]) -> Iterator[Result]:
         """Run `function` on every item; results in the order of `items`, bounded in flight."""
+        ...
+
+    def on_every_worker(self, function: Callable[..., Result], *args) -> list[Result]:
+        """Run `function(*args)` once on every machine/process tasks may run on (start-up checks)."""
         ...
 
     def close(self) -> None:
@@ -44,10 +49,21 @@ def local_engine(workers: int) -> Engine:
     return InProcessEngine() if workers <= 1 else ProcessPoolEngine(workers)
 
 
+def engine_for(options) -> Engine:
+    """The engine RunOptions ask for (`engine_name`, `scheduler`, `workers`)."""
+    if options.engine_name == "dask":
+        return DaskEngine(options.scheduler, options.workers)
+    return local_engine(options.workers)
+
+
 class InProcessEngine:
     """Runs every task in the calling process, one at a time (tests, debugging, one core)."""
 
     workers = 1
+    dashboard = None
+
+    def on_every_worker(self, function, *args):
+        return [function(*args)]
 
     def map(self, function: Callable[[Item], Result], items: Iterable[Item]) -> Iterator[Result]:
         for item in items:
@@ -60,6 +76,8 @@ class InProcessEngine:
 class ProcessPoolEngine:
     """Tasks on `workers` local processes. The pool starts on first use and lives until close()."""
 
+    dashboard = None
+
     def __init__(self, workers: int, in_flight_per_worker: int = 3):
         self.workers = workers
         self.in_flight = workers * in_flight_per_worker
@@ -71,7 +89,8 @@ class ProcessPoolEngine:
             context = multiprocessing.get_context("forkserver")
             # Preload third-party modules only: preloading `jobs` would import it from the current
             # directory, which is not necessarily the installed code.
-            context.set_forkserver_preload(["pyarrow", "selectolax.lexbor", "yaml", "frontmatter"])
+            context.set_forkserver_preload(["pyarrow", "pyarrow.parquet", "polars", "selectolax.lexbor", "yaml",
+                                            "frontmatter"])
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
                                              initializer=_exit_with_parent, initargs=(os.getpid(),))
         return self._pool
@@ -89,6 +108,9 @@ class ProcessPoolEngine:
         finally:
             for future in pending:  # a failed or abandoned map leaves nothing queued behind it
                 future.cancel()
+
+    def on_every_worker(self, function, *args):
+        return [function(*args)]  # same machine, same user, same filesystem as this process
 
     def close(self) -> None:
         if self._pool is not None:
@@ -111,3 +133,55 @@ def _exit_with_parent(parent_pid: int) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+class DaskEngine:
+    """Tasks on a Dask cluster: the one at `scheduler`, or a LocalCluster of `workers` processes.
+
+    Dask schedules and retries: a task whose worker dies is run again elsewhere (its
+    `allowed-failures`); a task that raises fails the map. Raw and out dirs must be on a
+    filesystem every worker shares (checked at start by the pipeline).
+    """
+
+    def __init__(self, scheduler: str | None = None, workers: int = 2, in_flight_per_worker: int = 3):
+        from distributed import Client, LocalCluster
+
+        self._cluster = None
+        if scheduler:
+            self._client = Client(scheduler, set_as_default=False)
+        else:
+            self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                         dashboard_address=":0", silence_logs=40)
+            self._client = Client(self._cluster, set_as_default=False)
+        try:
+            self._client.wait_for_workers(1, timeout=60)
+        except TimeoutError:
+            self.close()
+            raise RuntimeError(f"no Dask worker joined the scheduler {scheduler} within 60 s") from None
+        self.workers = max(1, len(self._client.scheduler_info()["workers"]))
+        self.in_flight = self.workers * in_flight_per_worker
+        self.dashboard = self._client.dashboard_link
+
+    def on_every_worker(self, function, *args):
+        return list(self._client.run(function, *args).values())
+
+    def map(self, function: Callable[[Item], Result], items: Iterable[Item]) -> Iterator[Result]:
+        pending: deque = deque()
+        try:
+            for item in items:
+                pending.append(self._client.submit(function, item, pure=False))
+                if len(pending) >= self.in_flight:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None

@@ -15,8 +15,8 @@ class JsonLogSink:
         self.stream = stream or sys.stderr
 
     def __call__(self, name: str, data: dict[str, Any]) -> None:
-        if name == "parsed" and data["done"] != data["total"] and data["done"] % 5000:
-            return  # progress is sampled, not every chunk
+        if name in ("parsed", "merged") and data["done"] != data["total"] and data["done"] % 5000 > 199:
+            return  # progress is sampled, not every task
         line = {"ts": dt.datetime.now(dt.timezone.utc).isoformat(), "event": name, **data}
         self.stream.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
         self.stream.flush()
@@ -34,13 +34,33 @@ class ProgressSink:
         self.task = None
 
     def __call__(self, name: str, data: dict[str, Any]) -> None:
-        if name == "planned" and data.get("to_parse"):
-            self.progress.start()
-            self.task = self.progress.add_task("parsing", total=data["to_parse"])
+        """One bar per phase: parsing (files), merging and writing (partitions), committing (swaps)."""
+        if name == "engine_started" and data.get("dashboard"):
+            self.progress.console.print(f"dask dashboard: {data['dashboard']}")
+        elif name == "planned" and data.get("to_parse"):
+            self._phase("parsing", data["to_parse"])
         elif name == "parsed" and self.task is not None:
+            self.progress.update(self.task, completed=data["done"])
+        elif name == "merging":
+            self._phase("merging and writing", data["partitions"])
+        elif name == "merged" and self.task is not None:
+            self.progress.update(self.task, completed=data["done"])
+        elif name == "partitions_swapped":
+            if self.phase != "committing":
+                self._phase("committing", data["total"])
             self.progress.update(self.task, completed=data["done"])
         elif name == "run_finished":
             self.progress.stop()
+
+    phase = None
+
+    def _phase(self, description: str, total: int) -> None:
+        if self.task is None:
+            self.progress.start()
+        else:
+            self.progress.update(self.task, completed=self.progress.tasks[-1].total)
+        self.phase = description
+        self.task = self.progress.add_task(description, total=total)
 
 
 def choose_sink(log_json: bool):
@@ -48,4 +68,10 @@ def choose_sink(log_json: bool):
         return JsonLogSink()
     if sys.stderr.isatty():
         return ProgressSink()
-    return None
+    return _dashboard_only
+
+
+def _dashboard_only(name: str, data: dict[str, Any]) -> None:
+    """Without a terminal or --log-json, only say where the Dask dashboard is."""
+    if name == "engine_started" and data.get("dashboard"):
+        print(f"dask dashboard: {data['dashboard']}", file=sys.stderr, flush=True)

@@ -23,9 +23,14 @@ class RunOptions:
     max_bytes: int = 8 * 1024 * 1024
     max_reject_ratio: float = 0.5
     wait_seconds: float = 0.0
-    memory_budget_bytes: int = 64 * 1024 * 1024  # parsed rows held before spilling to _staging
-    # Where tasks run; None: a local engine with `workers` processes, started and stopped by the run.
+    # Where tasks run: "local" (a process pool of `workers`) or "dask" (the cluster at `scheduler`, or a
+    # LocalCluster of `workers` processes started and stopped by the run).
+    engine_name: str = "local"
+    scheduler: str | None = None
+    # An engine object to use instead (tests, embedding); the run neither starts nor stops it.
     engine: Engine | None = None
+    chunk_files: int = 200  # files per map task
+    group_partitions: int = 64  # partitions per reduce task
 
 
 @dataclass

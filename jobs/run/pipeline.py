@@ -1,27 +1,29 @@
-"""The nightly job and the operator's rebuild: plan, parse, merge, swap, commit.
+"""The nightly job and the operator's rebuild: plan, map, reduce, commit.
 
-Order of commits, which is what makes a kill at any instant harmless:
-  1. parse into memory / spill files under OUT/_staging/<run_id>/
-  2. for each touched partition: merge old rows with new ones, write under
-     _staging; every 128 partitions, sync and rename them over the old files
-     (each rename is atomic)
-  3. rewrite rejects/part-0.parquet the same way
-  4. commit every file's outcome to the manifest in one SQLite transaction
-A kill before 4 leaves the manifest as it was, so the next run sees the same
-files as new or changed and redoes 1-3; merging is idempotent (rows are keyed
-by article_id, and a path's earlier rows are replaced), so the result equals
-an uninterrupted run.
+  plan (driver)     list raw files, compare with the manifest, cut the work into chunks
+  map (tasks)       read, hash, parse a chunk; stage its rows by partition under _staging/<run_id>/fragments;
+                    return per-file outcomes only, streamed by the driver into the manifest's `pending` table
+  reduce (tasks)    per group of touched partitions: current file + fragments -> merge_partition ->
+                    a staged partition file; return rows, duplicates, changed or not
+  commit (driver)   (1) record in the manifest, durably, which partitions the run will swap (the in-flight
+                    record; its paths are the pending outcomes); (2) swap the staged files in, in synced
+                    batches; (3) the rejects file; (4) one transaction moves the outcomes into `files` and
+                    deletes the in-flight record.
+A kill before (1) changed nothing visible: the next run drops the pending rows and redoes the work. A kill
+after (1) and before (4) leaves the record; the next run first makes the dataset agree with the manifest
+whatever the raw files look like by then (`_recover`): it removes every row of the unfinished run's paths
+(and of files sharing an article id with them) from every partition they may be in, and forgets those
+paths in the manifest, so they are parsed again as new files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import time
-from collections import Counter
 from collections.abc import Iterator
 from functools import partial
-
 from pathlib import Path
 
 import pyarrow as pa
@@ -30,33 +32,22 @@ import pyarrow.compute as pc
 from jobs.errors import TooManyRejects, UsageError
 from jobs.lake.lock import OutputLock
 from jobs.lake.manifest import State
-from jobs.lake.store import SWAP_BATCH, Store
+from jobs.lake.paths import rejects_file, staging_root
+from jobs.lake.store import Store, partition_raw_paths, write_staged
 from jobs.parse import PARSER_VERSION
-from jobs.parse.frame import REJECT_BATCH_SCHEMA
-from jobs.run.engine import local_engine
+from jobs.run.engine import Engine, engine_for
 from jobs.run.merge import merge_partition
 from jobs.run.options import EventSink, RunOptions, RunReport, Selection
 from jobs.run.plan import ReprocessPlan, plan_ingest, plan_rebuild
-from jobs.run.spill import PartitionBuffer, PartitionKey, filter_out_paths
-from jobs.run.work import Job, WorkItem, parse_chunk
-from schemas.state import OUTCOME_SCHEMA, FileStatus, RunStatus
+from jobs.run.work import (Job, PartitionKey, PartitionTask, ReduceJob, WorkItem, map_chunk, read_partition_or_none,
+                           reduce_group)
+from schemas.state import FileStatus, RunStatus
 
-CHUNK_FILES = 200
 
 
 def ingest(options: RunOptions, on_event: EventSink | None = None) -> RunReport:
     """Parse new and changed raw files and merge them into the dataset."""
-    _check_options(options)
-    emit = on_event or (lambda name, data: None)
-    with OutputLock(options.out_dir, options.wait_seconds):
-        state = State(options.out_dir)
-        try:
-            run = _Run(options, state, "ingest", emit)
-            run.report.files_seen, work = plan_ingest(options, state)
-            emit("planned", {"files_seen": run.report.files_seen, "to_parse": len(work)})
-            return run.execute(work)
-        finally:
-            state.close()
+    return _run_command("ingest", options, on_event)
 
 
 def plan_reprocess(options: RunOptions, selection: Selection) -> ReprocessPlan:
@@ -71,136 +62,278 @@ def plan_reprocess(options: RunOptions, selection: Selection) -> ReprocessPlan:
 
 def reprocess(options: RunOptions, selection: Selection, on_event: EventSink | None = None) -> RunReport:
     """Rebuild the selected partitions from the raw files, under the same atomic guarantees."""
+    return _run_command("reprocess", options, on_event, selection)
+
+
+def _run_command(command: str, options: RunOptions, on_event: EventSink | None,
+                 selection: Selection | None = None) -> RunReport:
     _check_options(options)
     emit = on_event or (lambda name, data: None)
-    with OutputLock(options.out_dir, options.wait_seconds):
-        state = State(options.out_dir)
-        try:
-            plan = plan_rebuild(options, state, selection)
-            run = _Run(options, state, "reprocess", emit)
-            run.report.files_seen = len(plan.files) + len(plan.rejects_to_retry)
-            work = [WorkItem(f.raw_path, f.size, f.mtime_ns, None) for f in plan.files + plan.rejects_to_retry]
-            history = set() if selection.prune else set(plan.missing)
-            rebuild = {key: paths & history for key, paths in plan.partitions.items()}
-            forget = set(plan.missing) if selection.prune else set()
-            emit("planned", {"partitions": len(plan.partitions), "to_parse": len(work), "pruned": len(forget)})
-            return run.execute(work, rebuild=rebuild, forget=forget)
-        finally:
-            state.close()
+    with _engine(options, emit) as engine:
+        _check_workers(engine, options)  # before anything is written
+        with OutputLock(options.out_dir, options.wait_seconds):
+            state = State(options.out_dir)
+            try:
+                run = _Run(options, state, command, emit, engine)
+                with run:
+                    recovered = run.recover()
+                    if command == "ingest":
+                        _plan_and_ingest(run, options, state, emit)
+                    else:
+                        _plan_and_reprocess(run, options, state, emit, selection, recovered)
+                return run.report
+            finally:
+                state.close()
+
+
+def _plan_and_ingest(run: "_Run", options: RunOptions, state: State, emit: EventSink) -> None:
+    run.report.files_seen, work = plan_ingest(options, state)
+    emit("planned", {"files_seen": run.report.files_seen, "to_parse": len(work)})
+    run.execute(work)
+
+
+def _plan_and_reprocess(run: "_Run", options: RunOptions, state: State, emit: EventSink, selection: Selection,
+                        recovered: list[str]) -> None:
+    plan = plan_rebuild(options, state, selection)
+    run.report.files_seen = len(plan.files) + len(plan.rejects_to_retry)
+    work = [WorkItem(f.raw_path, f.size, f.mtime_ns, None) for f in plan.files + plan.rejects_to_retry]
+    # Files a killed run left half-done are new again: parse those still there, wherever they go.
+    listed = {item.raw_path for item in work}
+    work += [WorkItem(p, s.st_size, s.st_mtime_ns, None, known=False)
+             for p, s in _present(options.raw_dir, recovered) if p not in listed]
+    history = set() if selection.prune else set(plan.missing)
+    rebuild = {key: paths & history for key, paths in plan.partitions.items()}
+    forget = set(plan.missing) if selection.prune else set()
+    emit("planned", {"partitions": len(plan.partitions), "to_parse": len(work), "pruned": len(forget)})
+    run.execute(work, rebuild=rebuild, forget=forget)
+
+
+class _engine:
+    """The run's engine: the one passed in, or one made from the options and stopped at the end."""
+
+    def __init__(self, options: RunOptions, emit: EventSink):
+        self.options, self.emit, self.engine = options, emit, options.engine
+
+    def __enter__(self) -> Engine:
+        if self.engine is None:
+            self.engine = self.owned = engine_for(self.options)
+        else:
+            self.owned = None
+        if getattr(self.engine, "dashboard", None):
+            self.emit("engine_started", {"engine": type(self.engine).__name__, "dashboard": self.engine.dashboard})
+        return self.engine
+
+    def __exit__(self, *exc_info) -> None:
+        if self.owned is not None:
+            self.owned.close()
 
 
 class _Run:
-    def __init__(self, options: RunOptions, state: State, command: str, emit: EventSink):
-        self.options, self.state, self.emit = options, state, emit
+    def __init__(self, options: RunOptions, state: State, command: str, emit: EventSink, engine: Engine):
+        self.options, self.state, self.emit, self.engine = options, state, emit, engine
         self.started = dt.datetime.now(dt.timezone.utc)
         self.clock = time.monotonic()
         run_id = f"{self.started:%Y%m%dT%H%M%S%fZ}-{os.getpid()}"
         self.report = RunReport(run_id=run_id, command=command)
         self.store = Store(options.out_dir, run_id)
         self.store.clean_staging()  # leftovers of a killed run
+        state.drop_unmarked()  # outcomes of runs killed before they swapped anything
         state.begin_run(run_id, command, self.started)
         emit("run_started", {"run_id": run_id, "command": command})
 
+    def __enter__(self) -> "_Run":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        report = self.report
+        if exc_type is None:
+            report.status = RunStatus.OK
+            parsed = report.files_parsed
+            if parsed and report.rejects / parsed > self.options.max_reject_ratio:
+                report.status, report.exit_code = RunStatus.TOO_MANY_REJECTS, TooManyRejects.exit_code
+        else:
+            report.status, report.exit_code = RunStatus.FAILED, 1
+        report.duration_s = round(time.monotonic() - self.clock, 3)
+        self.state.drop_unmarked()  # a run that failed before swapping leaves nothing in flight
+        self.state.finish_run(report.run_id, dt.datetime.now(dt.timezone.utc), report.status, report.exit_code,
+                              report.counts())
+        self.store.clean_staging()
+        self.store.staging.mkdir(parents=True, exist_ok=True)
+        self.store.replace_runs(self.state.runs_table())
+        self.store.clean_staging()
+        self.emit("run_finished", {"summary": report.summary(), **report.__dict__})
+
+    # -- recovery ------------------------------------------------------------
+    def recover(self) -> list[str]:
+        """Make the dataset agree with the manifest after a run killed between its first swap and its commit."""
+        unfinished = self.state.unfinished_runs()
+        if not unfinished:
+            return []
+        paths, partitions = self.state.recovery_set(unfinished)
+        self.emit("recovering", {"runs": unfinished, "files": len(paths), "partitions": len(partitions)})
+        gone = set(paths)
+        staged = []
+        for index, (source, date_text) in enumerate(sorted(partitions, key=_key_order)):
+            key = (source, _date(date_text))
+            if not (partition_raw_paths(self.options.out_dir, *key) & gone):
+                continue
+            merged, _ = merge_partition(read_partition_or_none(str(self.options.out_dir), key), None, gone)
+            target = self.store.partition_path(*key)
+            write_staged(merged, self.store.staging / "recovery" / f"{index:06d}.parquet")
+            staged.append((self.store.staging / "recovery" / f"{index:06d}.parquet", target))
+        self.store.swap(staged)
+        if rejects_file(self.options.out_dir).exists():  # the rejects the manifest still stands behind
+            rejects = self.state.rejects_table()
+            if rejects.num_rows:
+                rejects = rejects.filter(pc.invert(pc.is_in(rejects.column("raw_path"),
+                                                            value_set=pa.array(paths, pa.string()))))
+            self.store.replace_rejects(rejects)
+        self.store.sync()
+        self.state.finish_recovery(unfinished)
+        self.emit("recovered", {"files": len(paths), "partitions_rewritten": len(staged)})
+        return paths
+
+    # -- the run -------------------------------------------------------------
     def execute(self, work: list[WorkItem], rebuild: dict[PartitionKey, set[str]] | None = None,
-                forget: set[str] | None = None) -> RunReport:
+                forget: set[str] | None = None) -> None:
         rebuild, forget = rebuild or {}, forget or set()
-        try:
-            if work or rebuild or forget:
-                self._parse_merge_commit(work, rebuild, forget)
-            self.report.status = RunStatus.OK
-            parsed = self.report.files_parsed
-            if parsed and self.report.rejects / parsed > self.options.max_reject_ratio:
-                self.report.status, self.report.exit_code = RunStatus.TOO_MANY_REJECTS, TooManyRejects.exit_code
-        except BaseException:
-            self.report.status, self.report.exit_code = RunStatus.FAILED, 1
-            self.store.discard()  # the run log below must not swap in (or fail on) half the work
-            raise
-        finally:
-            self.report.duration_s = round(time.monotonic() - self.clock, 3)
-            self.state.finish_run(self.report.run_id, dt.datetime.now(dt.timezone.utc), self.report.status,
-                                  self.report.exit_code, self.report.counts())
-            self.store.replace_runs(self.state.runs_table())
-            self.store.clean_staging()
-            self.store.close()
-            self.emit("run_finished", {"summary": self.report.summary(), **self.report.__dict__})
-        return self.report
-
-    def _parse_merge_commit(self, work: list[WorkItem], rebuild: dict[PartitionKey, set[str]], forget: set[str]) -> None:
-        job = Job(str(self.options.raw_dir), self.report.run_id, self.started, self.options.max_bytes)
-        buffer = PartitionBuffer(self.store.staging / "spill", self.options.memory_budget_bytes)
-        outcomes, new_rejects = [], []
-        done = 0
-        engine = self.options.engine or local_engine(self.options.workers)
-        try:
-            for chunk in engine.map(partial(parse_chunk, job), _chunks(work, CHUNK_FILES)):
-                buffer.add(chunk.articles)
-                outcomes.append(chunk.outcomes)
-                new_rejects.append(chunk.rejects)
-                done += chunk.outcomes.num_rows
-                self.emit("parsed", {"done": done, "total": len(work)})
-        finally:
-            if self.options.engine is None:  # ours: stop its workers before the merge
-                engine.close()
-        outcome_table = pa.concat_tables(outcomes) if outcomes else OUTCOME_SCHEMA.empty_table()
-        statuses = Counter(outcome_table.column("status").to_pylist())
-        self.report.unchanged = statuses.get(FileStatus.UNCHANGED, 0)
-        self.report.files_parsed = outcome_table.num_rows - self.report.unchanged
-        self.report.rejects = statuses.get(FileStatus.REJECT, 0)
-        reject_table = pa.concat_tables(new_rejects) if new_rejects else REJECT_BATCH_SCHEMA.empty_table()
-        self.report.rejects_by_reason = dict(Counter(reject_table.column("reason").to_pylist()))
-
-        superseded = _changed_known_paths(outcome_table, [item.raw_path for item in work if item.known]) | forget
-        old_homes = {(s, dt.date.fromisoformat(d) if d else None): paths for (s, d), paths in self.state.partitions_of(superseded).items()}
-        for key in sorted(buffer.keys() | old_homes.keys() | rebuild.keys(), key=_partition_order):
-            self._merge_partition(key, buffer.pop(key), old_homes.get(key, set()), rebuild.get(key))
-            if self.store.staged >= SWAP_BATCH:
-                self._swap_staged()
-        self._swap_staged()
-        if superseded or reject_table.num_rows:
-            kept = filter_out_paths(self.state.rejects_table(), superseded)
-            rejects = pa.concat_tables([kept.cast(REJECT_BATCH_SCHEMA), reject_table.cast(REJECT_BATCH_SCHEMA)])
-            self.store.replace_rejects(rejects.sort_by("raw_path"))
-        self.store.sync()  # every swap is on disk before the manifest says so
-        self.state.commit_outcomes(outcome_table, self.report.run_id, PARSER_VERSION, self.started, forget)
-        self.emit("committed", {"files": outcome_table.num_rows})
-
-    def _swap_staged(self) -> None:
-        swapped = self.store.flush()
-        if swapped:
-            self.emit("partitions_swapped", {"partitions": swapped})
-
-    def _merge_partition(self, key: PartitionKey, new_tables: list[pa.Table], old_paths: set[str], keep_only: set[str] | None) -> None:
-        source, date = key
-        on_disk = self.store.read_partition(source, date)
-        new = pa.concat_tables(new_tables).drop_columns(["source", "date"]) if new_tables else None
-        merged, duplicates = merge_partition(on_disk, new, old_paths, keep_only)
-        self.report.duplicates += duplicates
-        self.report.articles_written += new.num_rows - duplicates if new is not None else 0
-        # Compare with the file as it is on disk, not with the filtered rows: a partition that only
-        # lost rows (a file moved to another date, a stale row dropped by a rebuild) must be rewritten.
-        if (on_disk is None and merged.num_rows == 0) or (on_disk is not None and merged.equals(on_disk)):
+        if not (work or rebuild or forget):
             return
-        self.store.replace_partition(source, date, merged)
-        self.report.partitions_written += 1
-        self.emit("partition_written", {"source": source, "date": date.isoformat() if date else None, "rows": merged.num_rows})
+        run_id = self.report.run_id
+        self._map(work)
+        if forget:
+            self.state.add_forgotten(run_id, sorted(forget))
+        statuses, reasons = self.state.outcome_counts(run_id)
+        self.report.unchanged = statuses.get(FileStatus.UNCHANGED, 0)
+        self.report.files_parsed = sum(statuses.get(s, 0) for s in (FileStatus.ARTICLE, FileStatus.REJECT))
+        self.report.rejects = statuses.get(FileStatus.REJECT, 0)
+        self.report.rejects_by_reason = {reason: count for reason, count in reasons.items()}
+
+        staged = self._reduce(rebuild)
+        # (1) the in-flight record, before anything is swapped in
+        self.state.mark_swapping(run_id, [(s, d.isoformat() if d else None) for (s, d), _ in staged])
+        # (2) swap; partitions that lose their last row go last (a kill between batches leaves fewer of them)
+        swapped = 0
+
+        def progress(count: int) -> None:
+            nonlocal swapped
+            swapped += count
+            self.emit("partitions_swapped", {"partitions": count, "done": swapped, "total": len(staged)})
+
+        self.store.swap(((Path(path), self.store.partition_path(*key)) for key, path in staged), progress)
+        # (3) rejects, (4) the manifest
+        self.store.replace_rejects(self.state.rejects_after(run_id, self.started))
+        self.store.sync()  # every swap is on disk before the manifest says so
+        files = self.state.commit_pending(run_id, PARSER_VERSION, self.started)
+        self.emit("committed", {"files": files})
+
+    def _map(self, work: list[WorkItem]) -> None:
+        run_id = self.report.run_id
+        job = Job(str(Path(self.options.raw_dir).resolve()), run_id, self.started, self.options.max_bytes,
+                  str((self.store.staging / "fragments").resolve()))
+        done = 0
+        chunks = enumerate(_chunks(work, self.options.chunk_files))
+        for result in self.engine.map(partial(map_chunk, job), chunks):
+            fragments = [(s, d, result.fragment, batch, rows) for s, d, batch, rows in result.partitions]
+            self.state.add_pending(run_id, result.outcomes, fragments)
+            done += result.outcomes.num_rows
+            self.emit("parsed", {"done": done, "total": len(work)})
+
+    def _reduce(self, rebuild: dict[PartitionKey, set[str]]) -> list[tuple[PartitionKey, str]]:
+        """Run the reduce tasks; return (partition, staged file) of every changed partition, emptied ones last."""
+        run_id = self.report.run_id
+        departures: dict[PartitionKey, list[str]] = {}
+        for source, date_text, raw_path in self.state.departures(run_id):
+            departures.setdefault((source, _date(date_text)), []).append(raw_path)
+        touched = {(s, _date(d)) for s, d in self.state.fragment_partitions(run_id)} | departures.keys() | rebuild.keys()
+        keys = sorted(touched, key=_key_order)
+        self.emit("merging", {"partitions": len(keys)})
+
+        def tasks() -> Iterator[tuple[int, list[PartitionTask]]]:
+            for number, start in enumerate(range(0, len(keys), self.options.group_partitions)):
+                group = []
+                for source, date in keys[start:start + self.options.group_partitions]:
+                    fragments = self.state.fragments_of(run_id, source, date.isoformat() if date else None)
+                    keep = rebuild.get((source, date))
+                    group.append(PartitionTask(source, date, tuple((f, tuple(b)) for f, b in fragments),
+                                               tuple(sorted(departures.get((source, date), ()))),
+                                               tuple(sorted(keep)) if keep is not None else None))
+                yield number, group
+
+        job = ReduceJob(str(Path(self.options.out_dir).resolve()), str((self.store.staging / "partitions").resolve()))
+        changed, emptied = [], []
+        done = 0
+        for results in self.engine.map(partial(reduce_group, job), tasks()):
+            for result in results:
+                self.report.duplicates += result.duplicates
+                self.report.articles_written += result.new_rows - result.duplicates
+                if result.staged is not None:
+                    self.report.partitions_written += 1
+                    (changed if result.rows else emptied).append(((result.source, result.date), result.staged))
+                    self.emit("partition_written", {"source": result.source, "date": _iso(result.date),
+                                                    "rows": result.rows})
+            done += len(results)
+            self.emit("merged", {"done": done, "total": len(keys)})
+        return changed + emptied
 
 
-def _partition_order(key: PartitionKey) -> tuple:
-    """Source, then date; the undated partition (date None) after the dated ones."""
-    source, date = key
-    return (source, date is None, date or dt.date.min)
+def _check_workers(engine: Engine, options: RunOptions) -> None:
+    """Every worker must see the raw dir and write under the out dir (a shared filesystem); else exit 2.
 
-
-def _changed_known_paths(outcomes: pa.Table, known_paths: list[str]) -> set[str]:
-    """Files the manifest knew whose content changed: their earlier rows and rejects give way.
-
-    Only known files can have earlier rows, so a first run over 200k new files builds no set of 200k paths.
+    The probe is a file in OUT/_staging, removed at once; nothing else is written before the check.
     """
-    if not known_paths:
-        return set()
-    mask = pc.and_(pc.is_in(outcomes.column("raw_path"), value_set=pa.array(known_paths, pa.string())),
-                   pc.not_equal(outcomes.column("status"), FileStatus.UNCHANGED.value))
-    return set(outcomes.filter(mask).column("raw_path").to_pylist())
+    root = staging_root(options.out_dir)
+    existed = root.exists()
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        problems = [p for p in engine.on_every_worker(_worker_sees, str(Path(options.raw_dir).resolve()),
+                                                      str(root.resolve())) if p]
+    finally:
+        if not existed:
+            shutil.rmtree(root, ignore_errors=True)
+    if problems:
+        raise UsageError("every worker must see the raw dir and write the out dir (a shared filesystem): "
+                         + "; ".join(sorted(set(problems))))
+
+
+def _worker_sees(raw_dir: str, staging: str) -> str | None:
+    """On a worker: None when it can list the raw dir and write into the staging dir, else why not."""
+    import socket
+    where = f"worker on {socket.gethostname()} (pid {os.getpid()})"
+    try:
+        os.listdir(raw_dir)
+    except OSError as error:
+        return f"{where} cannot read the raw dir {raw_dir}: {error.strerror or error}"
+    probe = os.path.join(staging, f".probe-{socket.gethostname()}-{os.getpid()}")
+    try:
+        with open(probe, "wb"):
+            pass
+        os.unlink(probe)
+    except OSError as error:
+        return f"{where} cannot write the staging dir {staging}: {error.strerror or error}"
+    return None
+
+
+def _present(raw_dir: Path, paths: list[str]) -> Iterator[tuple[str, os.stat_result]]:
+    for raw_path in paths:
+        try:
+            yield raw_path, os.stat(os.path.join(raw_dir, raw_path))
+        except OSError:
+            continue
+
+
+def _date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def _iso(date: dt.date | None) -> str | None:
+    return date.isoformat() if date else None
+
+
+def _key_order(key) -> tuple:
+    """Partition keys sort by source, then date, undated (None) first; dates may be text or dates."""
+    source, date = key
+    return (source, date is not None, str(date) if date is not None else "")
 
 
 def _check_options(options: RunOptions) -> None:
@@ -208,6 +341,10 @@ def _check_options(options: RunOptions) -> None:
         raise UsageError(f"raw dir {options.raw_dir} does not exist or is not a folder")
     if options.workers < 1:
         raise UsageError("--workers must be at least 1")
+    if options.engine_name not in ("local", "dask"):
+        raise UsageError(f"--engine must be local or dask, not {options.engine_name}")
+    if options.scheduler and options.engine_name != "dask":
+        raise UsageError("--scheduler needs --engine dask")
 
 
 def _chunks(items: list[WorkItem], size: int) -> Iterator[list[WorkItem]]:

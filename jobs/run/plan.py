@@ -19,7 +19,7 @@ from jobs.parse import PARSER_VERSION
 from jobs.run.discover import RawFile, discover
 from jobs.run.options import RunOptions, Selection
 from jobs.run.work import WorkItem
-from jobs.run.spill import PartitionKey
+from jobs.run.work import PartitionKey
 from jobs.lake.manifest import State
 from jobs.lake.paths import partition_file
 

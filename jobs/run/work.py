@@ -15,6 +15,7 @@ import stat
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.ipc  # noqa: F401  (pa.ipc)
 
 from jobs.parse import PARSER_VERSION
 from jobs.errors import Rejected
@@ -39,6 +40,7 @@ class Job:
     run_id: str
     started_at: dt.datetime
     max_bytes: int
+    fragments_dir: str = ""  # where map tasks stage their rows (_staging/<run_id>/fragments)
 
 
 @dataclass
@@ -124,3 +126,110 @@ def _describe_unstatable(path: str) -> str:
             return f"{kind}: {error.strerror}"
         return f"cannot stat: {error.strerror}"
     return "file changed while listing"
+
+
+# -- map and reduce tasks ------------------------------------------------------
+# A task is a top-level function of picklable arguments, safe to run twice (an engine may retry it
+# on another worker): its only effects are whole files under the run's staging folder, each written
+# to a temporary name and renamed, so a retry overwrites and never appends.
+
+PartitionKey = tuple[str, "dt.date | None"]
+
+
+@dataclass
+class MapResult:
+    """What a map task returns to the driver: no article rows, only where they were staged."""
+    outcomes: pa.Table  # one row per file (for the manifest): small
+    fragment: str | None  # Arrow IPC file of this chunk's article rows, one record batch per partition
+    partitions: list[tuple[str, dt.date | None, int, int]]  # (source, date, batch index, rows)
+
+
+def map_chunk(job: Job, numbered: tuple[int, list[WorkItem]]) -> MapResult:
+    """Read, hash and parse one chunk of files; stage its article rows grouped by partition."""
+    number, items = numbered
+    parsed = parse_chunk(job, items)
+    outcomes = parsed.outcomes
+    if parsed.articles.num_rows == 0:
+        return MapResult(outcomes, None, [])
+    table = parsed.articles
+    keys = list(zip(table.column("source").to_pylist(), table.column("date").to_pylist()))
+    order = sorted(range(len(keys)), key=lambda i: (keys[i][0], keys[i][1] is not None, keys[i][1] or dt.date.min))
+    grouped = table.take(pa.array(order, pa.int64())).drop_columns(["source", "date"])
+    fragment = os.path.join(job.fragments_dir, f"{number:07d}.arrow")
+    os.makedirs(job.fragments_dir, exist_ok=True)
+    partitions = []
+    temporary = f"{fragment}.{os.getpid()}.tmp"
+    with pa.ipc.new_file(temporary, grouped.schema) as writer:
+        start = 0
+        for index in range(1, len(order) + 1):
+            if index == len(order) or keys[order[index]] != keys[order[start]]:
+                writer.write_batch(grouped.slice(start, index - start).combine_chunks().to_batches()[0])
+                source, date = keys[order[start]]
+                partitions.append((source, date, len(partitions), index - start))
+                start = index
+    os.replace(temporary, fragment)
+    return MapResult(outcomes, fragment, partitions)
+
+
+@dataclass(frozen=True)
+class PartitionTask:
+    source: str
+    date: dt.date | None
+    fragments: tuple[tuple[str, tuple[int, ...]], ...]  # (fragment file, batch indices)
+    replaced: tuple[str, ...]  # raw paths whose earlier rows here give way
+    keep_only: tuple[str, ...] | None  # for a rebuild: the only paths whose existing rows survive
+
+
+@dataclass(frozen=True)
+class ReduceJob:
+    out_dir: str
+    staged_dir: str
+
+
+@dataclass
+class PartitionResult:
+    source: str
+    date: dt.date | None
+    staged: str | None  # the new file to swap in; None: the partition is unchanged
+    rows: int
+    new_rows: int
+    duplicates: int
+
+
+def reduce_group(job: ReduceJob, numbered: tuple[int, list[PartitionTask]]) -> list[PartitionResult]:
+    """Merge a group of partitions: current file + staged fragments -> a staged partition file each."""
+    from jobs.lake.store import read_partition, write_staged
+    from jobs.run.merge import merge_partition
+
+    number, tasks = numbered
+    results = []
+    for index, task in enumerate(tasks):
+        on_disk = read_partition(job.out_dir, task.source, task.date)
+        new = _read_fragments(task.fragments)
+        keep_only = set(task.keep_only) if task.keep_only is not None else None
+        merged, duplicates = merge_partition(on_disk, new, task.replaced, keep_only)
+        new_rows = new.num_rows if new is not None else 0
+        unchanged = (on_disk is None and merged.num_rows == 0) or (on_disk is not None and merged.equals(on_disk))
+        staged = None
+        if not unchanged:
+            # An emptied partition is written as a zero-row file, never deleted: readers may have listed it.
+            staged = os.path.join(job.staged_dir, f"{number:06d}-{index:04d}.parquet")
+            write_staged(merged, staged)
+        results.append(PartitionResult(task.source, task.date, staged, merged.num_rows, new_rows, duplicates))
+    return results
+
+
+def _read_fragments(fragments: tuple[tuple[str, tuple[int, ...]], ...]) -> pa.Table | None:
+    tables = []
+    for path, batches in fragments:
+        with pa.OSFile(path) as source:  # read, not mapped: the rows outlive the open file
+            reader = pa.ipc.open_file(source)
+            tables.append(pa.Table.from_batches([reader.get_batch(i) for i in batches]))
+    if not tables:
+        return None
+    return pa.concat_tables(tables).combine_chunks()
+
+
+def read_partition_or_none(out_dir: str, key: PartitionKey) -> pa.Table | None:
+    from jobs.lake.store import read_partition
+    return read_partition(out_dir, *key)

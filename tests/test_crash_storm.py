@@ -1,0 +1,121 @@
+"""Crash recovery that does not assume the same raw bytes (issue 12, item 1).
+
+Runs are SIGKILLed (on their first `partitions_swapped` event, or at a random moment), then the raw
+files change (re-dated, reverted, added, deleted) before the next run, `ingest` and `reprocess`
+mixed. The dataset must end as a fresh run over the final raw files gives (rows of files still
+there), with no raw path or article id twice, and agree with the manifest row for row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers_pipeline import (REPO, cli_command, cli_env, comparable, generate_corpus, manifest, read_articles,
+                              retitle, write_raw, article_text)
+
+FILES = 900
+DAYS = 45  # ~500 partitions: several swap batches of 128
+
+
+def run_cli(raw: Path, out: Path, log: Path, args: list[str], kill: str | float | None = None) -> int | None:
+    """One command as a subprocess; kill=None waits, "first_swap" or seconds SIGKILLs it then."""
+    with open(log, "wb") as err:
+        process = subprocess.Popen(cli_command(*args, "--raw-dir", str(raw), "--out-dir", str(out), "--workers", "1",
+                                               "--log-json"), cwd=REPO, env=cli_env(), stdout=subprocess.DEVNULL,
+                                   stderr=err, start_new_session=True)
+    if kill is None:
+        return process.wait(timeout=300)
+    deadline = time.monotonic() + (kill if isinstance(kill, float) else 120)
+    while process.poll() is None and time.monotonic() < deadline:
+        if kill == "first_swap" and '"partitions_swapped"' in log.read_text(errors="replace"):
+            break
+        time.sleep(0.002)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    return None
+
+
+def redate(path: Path, when: dt.datetime) -> None:
+    text = path.read_text(encoding="utf-8")
+    title = next(line for line in text.splitlines() if line.startswith("title:"))[6:].strip().strip('"')
+    path.write_text(retitle(text, title, when), encoding="utf-8")
+
+
+def assert_agrees_with_fresh_run(raw: Path, out: Path, tmp: Path) -> None:
+    assert run_cli(raw, out, tmp / "final.log", ["ingest"]) == 0, (tmp / "final.log").read_text()
+    fresh = tmp / "fresh"
+    assert run_cli(raw, fresh, tmp / "fresh.log", ["ingest"]) == 0
+    rows = read_articles(out)
+    present = {p.relative_to(raw).as_posix() for p in raw.rglob("*.md")}
+    assert len({r["raw_path"] for r in rows}) == len(rows), "a raw file has two rows"
+    assert len({r["article_id"] for r in rows}) == len(rows), "an article id twice"
+    assert comparable([r for r in rows if r["raw_path"] in present]) == comparable(read_articles(fresh))
+    with manifest(out) as db:
+        homes = {(p, s, d) for p, s, d in db.execute("SELECT raw_path, source, date FROM files WHERE status='article'")}
+        in_flight = db.execute("SELECT count(*) FROM pending").fetchone()[0]
+    db.close()
+    winners = {(r["raw_path"], r["source"], r["date"].isoformat()) for r in rows}
+    assert winners <= homes, f"rows the manifest does not place there: {sorted(winners - homes)[:5]}"
+    assert in_flight == 0
+
+
+@pytest.fixture
+def lake(tmp_path):
+    raw = tmp_path / "raw"
+    generate_corpus(raw, FILES, days=DAYS, salt="风暴")
+    out = tmp_path / "out"
+    assert run_cli(raw, out, tmp_path / "first.log", ["ingest"]) == 0
+    return raw, out
+
+
+def test_new_file_killed_before_commit_then_redated_is_in_one_partition_only(lake, tmp_path):
+    raw, out = lake
+    news = [write_raw(raw, f"new/{i:03d}.md", article_text(f"新 {i}", f"2022-05-{1 + i % 20:02d} 10:00:00", author=f"新源{i}"))
+            for i in range(200)]  # 200 new partitions: the swaps come in two batches
+    run_cli(raw, out, tmp_path / "killed.log", ["ingest"], kill="first_swap")
+    for path in news:
+        redate(path, dt.datetime(2021, 1, 1) + dt.timedelta(days=news.index(path) % 9))
+    assert_agrees_with_fresh_run(raw, out, tmp_path)
+
+
+def test_moved_file_killed_after_its_old_partition_emptied_then_reverted_keeps_its_row(lake, tmp_path):
+    raw, out = lake
+    moved = sorted(raw.glob("gen/*/*.md"))[::2]
+    originals = {path: path.read_bytes() for path in moved}
+    for index, path in enumerate(moved):
+        redate(path, dt.datetime(2023, 3, 1) + dt.timedelta(days=index % 30))
+    run_cli(raw, out, tmp_path / "killed.log", ["ingest"], kill="first_swap")
+    for path, data in originals.items():  # the feed reverts: same bytes (and size) as before the kill
+        path.write_bytes(data)
+    assert_agrees_with_fresh_run(raw, out, tmp_path)
+
+
+def test_storm_of_kills_and_raw_changes(lake, tmp_path):
+    raw, out = lake
+    rng = random.Random(int(os.environ.get("STORM_SEED", "12")))
+    rounds = int(os.environ.get("STORM_ROUNDS", "6"))
+    for round_ in range(rounds):
+        files = sorted(raw.rglob("*.md"))
+        for path in rng.sample(files, 60):  # re-dated
+            redate(path, dt.datetime(2022, 6, 1) + dt.timedelta(days=rng.randrange(DAYS + 10), minutes=rng.randrange(900)))
+        for path in rng.sample(files, 15):  # deleted
+            if path.exists():
+                path.unlink()
+        for index in range(20):  # added
+            write_raw(raw, f"storm/{round_}/{index}.md",
+                      article_text(f"风暴 {round_}-{index}", f"2022-06-{1 + rng.randrange(28):02d} 0{rng.randrange(10)}:00:00",
+                                   author=f"源{rng.randrange(30)}"))
+        command = rng.choice([["ingest"], ["ingest"], ["reprocess", "--all", "--yes"],
+                              ["reprocess", "--from", "2022-06-05", "--to", "2022-06-20", "--yes"]])
+        kill = "first_swap" if round_ % 2 == 0 else rng.uniform(0.5, 4.0)
+        run_cli(raw, out, tmp_path / f"round-{round_}.log", command, kill=kill)
+    assert_agrees_with_fresh_run(raw, out, tmp_path)
