@@ -34,3 +34,47 @@ class Rejected(Exception):
         super().__init__(f"{reason}: {message}")
         self.reason = reason
         self.message = message
+
+
+class DamagedFile(ArticleLakeError):
+    """A file of the dataset cannot be read (truncated, bad bytes). The message names the file and,
+    when there is one, the command that repairs it."""
+
+    exit_code = 1
+
+    def __init__(self, path, detail: str, repair: str | None = None):
+        self.path = str(path)
+        self.detail = detail
+        self.repair = repair
+        message = f"damaged file {self.path}: {detail}"
+        if repair:
+            message += f"; repair it with: {repair}"
+        super().__init__(message)
+
+
+class DamagedManifest(DamagedFile):
+    """The SQLite manifest is not a database or is malformed."""
+
+
+class StorageFull(ArticleLakeError):
+    """The disk (or a quota) ran out of space while writing; nothing of the run was committed."""
+
+    exit_code = 1
+
+
+_FULL_ERRNOS = (28, 122)  # ENOSPC, EDQUOT
+_SQLITE_FULL = 13
+
+
+def domain_error(error: BaseException) -> BaseException:
+    """The error to report for `error`: a full disk becomes StorageFull (its real cause first, once);
+    anything else is returned as it is."""
+    if isinstance(error, ArticleLakeError):
+        return error
+    full = isinstance(error, OSError) and error.errno in _FULL_ERRNOS
+    full = full or (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF == _SQLITE_FULL
+    if full:
+        where = f" ({error.filename})" if getattr(error, "filename", None) else ""
+        return StorageFull(f"No space left on device{where}. The dataset is still readable and this run's staging"
+                           f" files were removed; free some space and rerun to finish. ({error})")
+    return error

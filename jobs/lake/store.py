@@ -17,13 +17,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-import shutil
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from jobs.errors import DamagedFile
+from jobs.lake.damaged import read_parquet, repair_partition_command
+from jobs.lake.lock import StagingFolder, remove_abandoned_staging
 from jobs.lake.paths import articles_root, partition_file, rejects_file, runs_file, staging_dir, staging_root
 from schemas.article import ARTICLE_FILE_SCHEMA, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA, TABLES, conform, dictionary_columns
 
@@ -41,6 +43,11 @@ class Store:
         self._staged: list[tuple[Path, Path]] = []
         self._writer = ThreadPoolExecutor(max_workers=WRITER_THREADS, thread_name_prefix="parquet-writer")
         self._writes: list[Future] = []
+        self._held: StagingFolder | None = None
+
+    def hold_staging(self) -> None:
+        """Create this run's staging folder and hold it (flock) until `clean_staging`."""
+        self._held = StagingFolder(self.staging)
 
     def partition_path(self, source: str, date: dt.date) -> Path:
         return partition_file(self.out, source, date)
@@ -49,7 +56,7 @@ class Store:
         path = self.partition_path(source, date)
         if not path.exists():
             return None
-        return conform(pq.read_table(path), ARTICLE_FILE_SCHEMA)
+        return conform(read_parquet(path, repair_partition_command(source, date)), ARTICLE_FILE_SCHEMA)
 
     def replace_partition(self, source: str, date: dt.date, table: pa.Table) -> None:
         """Stage `table` (already merged and sorted) for this partition; an empty table removes it.
@@ -67,7 +74,7 @@ class Store:
         """Swap in the rejects, unless the file already holds exactly these rows (then nothing is written)."""
         target = rejects_file(self.out)
         table = conform(table, REJECT_FILE_SCHEMA)
-        if target.exists() and conform(pq.read_table(target), REJECT_FILE_SCHEMA).equals(table):
+        if target.exists() and _same_rows(target, table):
             return
         if not target.exists() and table.num_rows == 0:  # no file already means no rejects
             return
@@ -122,13 +129,23 @@ class Store:
         self._staged.clear()
 
     def clean_staging(self) -> None:
-        """Remove this run's staging folder and any left by killed runs."""
+        """Remove this run's staging folder and any left by killed runs (never a live run's)."""
         self.discard()
-        shutil.rmtree(staging_root(self.out), ignore_errors=True)
+        if self._held is not None:
+            self._held.release()
+            self._held = None
+        remove_abandoned_staging(staging_root(self.out))
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
 
+
+
+def _same_rows(path: Path, table: pa.Table) -> bool:
+    try:
+        return conform(read_parquet(path), REJECT_FILE_SCHEMA).equals(table)
+    except DamagedFile:
+        return False  # the rejects file is rebuilt whole from the manifest: overwriting it repairs it
 
 
 def _write_parquet(table: pa.Table, path: Path, table_name: str) -> None:

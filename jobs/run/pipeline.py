@@ -27,7 +27,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs.errors import TooManyRejects, UsageError
+from jobs.errors import DamagedFile, TooManyRejects, UsageError, domain_error
+from jobs.lake.damaged import lost_rows_message
 from jobs.lake.lock import OutputLock
 from jobs.lake.manifest import State
 from jobs.lake.store import SWAP_BATCH, Store
@@ -52,7 +53,7 @@ def ingest(options: RunOptions, on_event: EventSink | None = None) -> RunReport:
         state = State(options.out_dir)
         try:
             run = _Run(options, state, "ingest", emit)
-            run.report.files_seen, work = plan_ingest(options, state)
+            run.report.files_seen, work = plan_ingest(options, state, run.warn)
             emit("planned", {"files_seen": run.report.files_seen, "to_parse": len(work)})
             return run.execute(work)
         finally:
@@ -80,9 +81,11 @@ def reprocess(options: RunOptions, selection: Selection, on_event: EventSink | N
             run = _Run(options, state, "reprocess", emit)
             run.report.files_seen = len(plan.files) + len(plan.rejects_to_retry)
             work = [WorkItem(f.raw_path, f.size, f.mtime_ns, None) for f in plan.files + plan.rejects_to_retry]
-            history = set() if selection.prune else set(plan.missing)
+            for warning in plan.warnings():
+                run.warn(warning)
+            history = plan.history(selection.prune)
             rebuild = {key: paths & history for key, paths in plan.partitions.items()}
-            forget = set(plan.missing) if selection.prune else set()
+            forget = plan.forgotten(selection.prune)
             emit("planned", {"partitions": len(plan.partitions), "to_parse": len(work), "pruned": len(forget)})
             return run.execute(work, rebuild=rebuild, forget=forget)
         finally:
@@ -98,8 +101,15 @@ class _Run:
         self.report = RunReport(run_id=run_id, command=command)
         self.store = Store(options.out_dir, run_id)
         self.store.clean_staging()  # leftovers of a killed run
+        self.store.hold_staging()  # ours, until the end: no other run removes it
         state.begin_run(run_id, command, self.started)
+        self.lost: set[str] = set()  # rows only an unreadable partition file held: forgotten
         emit("run_started", {"run_id": run_id, "command": command})
+
+    def warn(self, message: str) -> None:
+        """A named problem that does not stop the run: in the summary and a `warning` event."""
+        self.report.warnings.append(message)
+        self.emit("warning", {"message": message})
 
     def execute(self, work: list[WorkItem], rebuild: dict[PartitionKey, set[str]] | None = None,
                 forget: set[str] | None = None) -> RunReport:
@@ -111,19 +121,32 @@ class _Run:
             parsed = self.report.files_parsed
             if parsed and self.report.rejects / parsed > self.options.max_reject_ratio:
                 self.report.status, self.report.exit_code = RunStatus.TOO_MANY_REJECTS, TooManyRejects.exit_code
-        except BaseException:
+        except BaseException as error:
             self.report.status, self.report.exit_code = RunStatus.FAILED, 1
             self.store.discard()  # the run log below must not swap in (or fail on) half the work
-            raise
-        finally:
-            self.report.duration_s = round(time.monotonic() - self.clock, 3)
+            self._finish(failed=True)
+            reported = domain_error(error)
+            if reported is error:
+                raise
+            raise reported from error
+        self._finish(failed=False)
+        return self.report
+
+    def _finish(self, failed: bool) -> None:
+        """Log the run's end; after a failure, nothing here may hide the run's own error."""
+        self.report.duration_s = round(time.monotonic() - self.clock, 3)
+        self.store.clean_staging()  # first: a full disk needs this space back to log anything
+        try:
             self.state.finish_run(self.report.run_id, dt.datetime.now(dt.timezone.utc), self.report.status,
                                   self.report.exit_code, self.report.counts())
             self.store.replace_runs(self.state.runs_table())
+        except Exception:
+            if not failed:
+                raise
+        finally:
             self.store.clean_staging()
             self.store.close()
             self.emit("run_finished", {"summary": self.report.summary(), **self.report.__dict__})
-        return self.report
 
     def _parse_merge_commit(self, work: list[WorkItem], rebuild: dict[PartitionKey, set[str]], forget: set[str]) -> None:
         job = Job(str(self.options.raw_dir), self.report.run_id, self.started, self.options.max_bytes)
@@ -161,7 +184,7 @@ class _Run:
             rejects = pa.concat_tables([kept.cast(REJECT_BATCH_SCHEMA), reject_table.cast(REJECT_BATCH_SCHEMA)])
             self.store.replace_rejects(rejects.sort_by("raw_path"))
         self.store.sync()  # every swap is on disk before the manifest says so
-        self.state.commit_outcomes(outcome_table, self.report.run_id, PARSER_VERSION, self.started, forget)
+        self.state.commit_outcomes(outcome_table, self.report.run_id, PARSER_VERSION, self.started, forget | self.lost)
         self.emit("committed", {"files": outcome_table.num_rows})
 
     def _swap_staged(self) -> None:
@@ -171,14 +194,21 @@ class _Run:
 
     def _merge_partition(self, key: PartitionKey, new_tables: list[pa.Table], old_paths: set[str], keep_only: set[str] | None) -> None:
         source, date = key
-        on_disk = self.store.read_partition(source, date)
+        try:
+            on_disk, unreadable = self.store.read_partition(source, date), False
+        except DamagedFile as damaged:
+            if keep_only is None:  # only a rebuild (reprocess) may replace what it cannot read
+                raise
+            on_disk, unreadable = None, True
+            self.lost |= set(keep_only)
+            self.warn(lost_rows_message(damaged, set(keep_only)))
         new = pa.concat_tables(new_tables).drop_columns(["source", "date"]) if new_tables else None
         merged, duplicates = merge_partition(on_disk, new, old_paths, keep_only)
         self.report.duplicates += duplicates
         self.report.articles_written += new.num_rows - duplicates if new is not None else 0
         # Compare with the file as it is on disk, not with the filtered rows: a partition that only
         # lost rows (a file moved to another date, a stale row dropped by a rebuild) must be rewritten.
-        if (on_disk is None and merged.num_rows == 0) or (on_disk is not None and merged.equals(on_disk)):
+        if not unreadable and ((on_disk is None and merged.num_rows == 0) or (on_disk is not None and merged.equals(on_disk))):
             return
         self.store.replace_partition(source, date, merged)
         self.report.partitions_written += 1

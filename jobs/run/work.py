@@ -31,6 +31,7 @@ class WorkItem:
     mtime_ns: int
     known_sha256: str | None  # hash from the manifest; equal content is not reparsed
     known: bool = True  # in the manifest: its earlier row or reject must be superseded
+    known_read_error: str | None = None  # its last outcome was this read_error: the same again is unchanged
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
                 continue
             record = parse_article(data, item.raw_path)
         except Rejected as rejected:
+            if rejected.reason == "read_error" and rejected.message == item.known_read_error:
+                outcomes.append(outcome | {"status": FileStatus.UNCHANGED.value})  # retried, same failure
+                continue
             sha = outcome.get("sha256")
             rejects.append({
                 "raw_path": item.raw_path, "reason": rejected.reason, "message": rejected.message,
