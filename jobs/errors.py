@@ -78,3 +78,15 @@ def domain_error(error: BaseException) -> BaseException:
         return StorageFull(f"No space left on device{where}. The dataset is still readable and this run's staging"
                            f" files were removed; free some space and rerun to finish. ({error})")
     return error
+
+
+_SQLITE_CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def manifest_damage(error: BaseException, manifest_path) -> DamagedManifest | None:
+    """DamagedManifest for an SQLite error that says the manifest file itself is broken, else None."""
+    code = (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF
+    if code not in _SQLITE_CORRUPT_CODES:
+        return None
+    return DamagedManifest(manifest_path, str(error),
+                           f"move it aside (mv {manifest_path} {manifest_path}.damaged): the next run rebuilds it from the dataset")

@@ -27,10 +27,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs.errors import DamagedFile, TooManyRejects, UsageError, domain_error
+from jobs.errors import DamagedFile, TooManyRejects, UsageError, domain_error, manifest_damage
+from jobs.lake.paths import manifest_file
 from jobs.lake.damaged import lost_rows_message
 from jobs.lake.lock import OutputLock
 from jobs.lake.manifest import State
+from jobs.lake.repair import open_state
 from jobs.lake.store import SWAP_BATCH, Store
 from jobs.parse import PARSER_VERSION
 from jobs.parse.frame import REJECT_BATCH_SCHEMA
@@ -50,9 +52,10 @@ def ingest(options: RunOptions, on_event: EventSink | None = None) -> RunReport:
     _check_options(options)
     emit = on_event or (lambda name, data: None)
     with OutputLock(options.out_dir, options.wait_seconds):
-        state = State(options.out_dir)
+        notices: list[str] = []
+        state = open_state(options.out_dir, notices.append)  # rebuilt from the dataset if missing or damaged
         try:
-            run = _Run(options, state, "ingest", emit)
+            run = _Run(options, state, "ingest", emit, notices)
             run.report.files_seen, work = plan_ingest(options, state, run.warn)
             emit("planned", {"files_seen": run.report.files_seen, "to_parse": len(work)})
             return run.execute(work)
@@ -63,7 +66,7 @@ def ingest(options: RunOptions, on_event: EventSink | None = None) -> RunReport:
 def plan_reprocess(options: RunOptions, selection: Selection) -> ReprocessPlan:
     """What `reprocess` would rebuild; reads the manifest only."""
     _check_options(options)
-    state = State(options.out_dir)
+    state = open_state(options.out_dir, lambda message: None, repair=False)  # no lock: never rebuilds
     try:
         return plan_rebuild(options, state, selection)
     finally:
@@ -75,10 +78,11 @@ def reprocess(options: RunOptions, selection: Selection, on_event: EventSink | N
     _check_options(options)
     emit = on_event or (lambda name, data: None)
     with OutputLock(options.out_dir, options.wait_seconds):
-        state = State(options.out_dir)
+        notices: list[str] = []
+        state = open_state(options.out_dir, notices.append)
         try:
             plan = plan_rebuild(options, state, selection)
-            run = _Run(options, state, "reprocess", emit)
+            run = _Run(options, state, "reprocess", emit, notices)
             run.report.files_seen = len(plan.files) + len(plan.rejects_to_retry)
             work = [WorkItem(f.raw_path, f.size, f.mtime_ns, None) for f in plan.files + plan.rejects_to_retry]
             for warning in plan.warnings():
@@ -93,7 +97,7 @@ def reprocess(options: RunOptions, selection: Selection, on_event: EventSink | N
 
 
 class _Run:
-    def __init__(self, options: RunOptions, state: State, command: str, emit: EventSink):
+    def __init__(self, options: RunOptions, state: State, command: str, emit: EventSink, notices: list[str] = ()):
         self.options, self.state, self.emit = options, state, emit
         self.started = dt.datetime.now(dt.timezone.utc)
         self.clock = time.monotonic()
@@ -105,6 +109,8 @@ class _Run:
         state.begin_run(run_id, command, self.started)
         self.lost: set[str] = set()  # rows only an unreadable partition file held: forgotten
         emit("run_started", {"run_id": run_id, "command": command})
+        for notice in notices:  # what opening the manifest had to repair
+            self.warn(notice)
 
     def warn(self, message: str) -> None:
         """A named problem that does not stop the run: in the summary and a `warning` event."""
@@ -125,7 +131,7 @@ class _Run:
             self.report.status, self.report.exit_code = RunStatus.FAILED, 1
             self.store.discard()  # the run log below must not swap in (or fail on) half the work
             self._finish(failed=True)
-            reported = domain_error(error)
+            reported = manifest_damage(error, manifest_file(self.options.out_dir)) or domain_error(error)
             if reported is error:
                 raise
             raise reported from error
