@@ -7,6 +7,7 @@ for a partition, the command that rebuilds it from the raw files.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shlex
 from pathlib import Path
 
@@ -18,8 +19,13 @@ from jobs.errors import DamagedFile
 
 def repair_partition_command(source: str, date: dt.date) -> str:
     day = date.isoformat()
-    return (f"articles reprocess --source {shlex.quote(source)} --from {day} --to {day} --yes"
+    return (f"articles reprocess --source {_quote(source)} --from {day} --to {day} --yes"
             " (with this run's --raw-dir and --out-dir)")
+
+
+def _quote(value: str) -> str:
+    """Shell quoting only where needed: a Chinese source name stays as it is."""
+    return shlex.quote(value) if re.search(r"[^\w@%+=:,./-]", value) else value
 
 
 def read_parquet(path: Path, repair: str | None = None, **read_options) -> pa.Table:
