@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import os
+import sqlite3
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jobs.errors import DamagedFile
+from jobs.errors import DamagedFile, manifest_damage
 from jobs.parse import PARSER_VERSION
 from jobs.run.discover import RawFile, UnlistedFolder, discover
 from jobs.run.options import RunOptions, Selection
@@ -22,7 +24,7 @@ from jobs.run.work import WorkItem
 from jobs.run.spill import PartitionKey
 from jobs.lake.manifest import State
 from jobs.lake.damaged import row_count
-from jobs.lake.paths import partition_file
+from jobs.lake.paths import manifest_file, partition_file
 
 Warn = Callable[[str], None]
 READ_ERROR = "read_error"
@@ -63,7 +65,8 @@ def plan_ingest(options: RunOptions, state: State, warn: Warn | None = None) -> 
     """
     unlisted: list[UnlistedFolder] = []
     files = list(discover(str(options.raw_dir), options.globs, unlisted))
-    known = state.known_files()
+    with _manifest_read(options):
+        known = state.known_files()
     work = [WorkItem(f.raw_path, f.size, f.mtime_ns, _reusable_sha(known.get(f.raw_path)), f.raw_path in known,
                      _known_read_error(known.get(f.raw_path)))
             for f in files if _needs_look(known.get(f.raw_path), f)]
@@ -121,7 +124,9 @@ def plan_rebuild(options: RunOptions, state: State, selection: Selection) -> Rep
     everything = selection.everything
     stale_partitions: set[PartitionKey] = set()
     by_partition: dict[PartitionKey, set[str]] = {}
-    for raw_path, source, date_text, version in state.article_files():
+    with _manifest_read(options):
+        article_files = list(state.article_files())
+    for raw_path, source, date_text, version in article_files:
         key = (source, dt.date.fromisoformat(date_text))
         if not everything and not _in_selection(key, selection):
             continue
@@ -140,6 +145,18 @@ def plan_rebuild(options: RunOptions, state: State, selection: Selection) -> Rep
         except DamagedFile:
             damaged.append(key)  # rebuilt from the raw files alone
     return ReprocessPlan(by_partition, present, missing, retry, rows, unreachable, sorted(damaged))
+
+
+@contextmanager
+def _manifest_read(options: RunOptions):
+    """A manifest damaged where the opening check could not see it: an error naming the file."""
+    try:
+        yield
+    except sqlite3.DatabaseError as error:
+        damage = manifest_damage(error, manifest_file(options.out_dir))
+        if damage is None:
+            raise
+        raise damage from error
 
 
 def _in_selection(key: PartitionKey, selection: Selection) -> bool:
