@@ -19,6 +19,7 @@ from helpers_recovery import mount_namespace_prefix
 from jobs.lake.lock import remove_abandoned_staging
 
 FILES = 600
+LONG_FILES = 4000
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +59,16 @@ find {disk}/out -name '*.parquet' -path '*articles*' | wc -l >{logs}/partitions2
     assert int(read("partitions2")) > 0
 
 
-def test_deleting_the_lock_file_mid_run_lets_no_second_run_in(raw, tmp_path):
-    out = tmp_path / "out"
+@pytest.fixture(scope="module")
+def long_raw(tmp_path_factory):
+    """Enough files that a run outlasts a second process's start-up (several seconds)."""
+    raw = tmp_path_factory.mktemp("lock") / "raw"
+    generate_corpus(raw, LONG_FILES, days=40, salt="锁")
+    return raw
+
+
+def test_deleting_the_lock_file_mid_run_lets_no_second_run_in(long_raw, tmp_path):
+    raw, out = long_raw, tmp_path / "out"
     args = cli_command("ingest", "--raw-dir", str(raw), "--out-dir", str(out), "--workers", "1", "--log-json")
     log = tmp_path / "first.log"
     with open(log, "wb") as err:
@@ -79,7 +88,7 @@ def test_deleting_the_lock_file_mid_run_lets_no_second_run_in(raw, tmp_path):
         if first.poll() is None:
             first.kill()
     rows = read_articles(out)
-    assert len(rows) == FILES == len({r["article_id"] for r in rows})
+    assert len(rows) == LONG_FILES == len({r["article_id"] for r in rows})
     assert not (out / "_staging").exists()
 
 
