@@ -135,6 +135,8 @@ def reprocess(
                    f"replace {plan.rows} rows; {len(plan.missing)} raw files are gone "
                    f"({'their rows would be dropped' if prune else 'their rows are kept'}); "
                    f"{len(plan.rejects_to_retry)} rejects retried. Add --yes to do it.")
+        for source_name, date in plan.damaged:  # their rows come back only from raw files that still exist
+            typer.echo(f"  unreadable, rebuilt from the raw files alone: source={source_name} date={date.isoformat()}")
         for source_name, date in sorted(plan.partitions)[:50]:
             typer.echo(f"  source={source_name} date={date.isoformat()}")
         if len(plan.partitions) > 50:

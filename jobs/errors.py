@@ -34,3 +34,62 @@ class Rejected(Exception):
         super().__init__(f"{reason}: {message}")
         self.reason = reason
         self.message = message
+
+
+class DamagedFile(ArticleLakeError):
+    """A file of the dataset cannot be read (truncated, bad bytes). The message names the file and,
+    when there is one, the command that repairs it."""
+
+    exit_code = 1
+
+    def __init__(self, path, detail: str, repair: str | None = None):
+        self.path = str(path)
+        self.detail = detail
+        self.repair = repair
+        message = f"damaged file {self.path}: {detail}"
+        if repair:
+            message += f"; repair it with: {repair}"
+        super().__init__(message)
+
+    def __reduce__(self):  # raised in worker processes: rebuilt from its own fields, not from the message
+        return (type(self), (self.path, self.detail, self.repair))
+
+
+class DamagedManifest(DamagedFile):
+    """The SQLite manifest is not a database or is malformed."""
+
+
+class StorageFull(ArticleLakeError):
+    """The disk (or a quota) ran out of space while writing; nothing of the run was committed."""
+
+    exit_code = 1
+
+
+_FULL_ERRNOS = (28, 122)  # ENOSPC, EDQUOT
+_SQLITE_FULL = 13
+
+
+def domain_error(error: BaseException) -> BaseException:
+    """The error to report for `error`: a full disk becomes StorageFull (its real cause first, once);
+    anything else is returned as it is."""
+    if isinstance(error, ArticleLakeError):
+        return error
+    full = isinstance(error, OSError) and error.errno in _FULL_ERRNOS
+    full = full or (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF == _SQLITE_FULL
+    if full:
+        where = f" ({error.filename})" if getattr(error, "filename", None) else ""
+        return StorageFull(f"No space left on device{where}. The dataset is still readable and this run's staging"
+                           f" files were removed; free some space and rerun to finish. ({error})")
+    return error
+
+
+_SQLITE_CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def manifest_damage(error: BaseException, manifest_path) -> DamagedManifest | None:
+    """DamagedManifest for an SQLite error that says the manifest file itself is broken, else None."""
+    code = (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF
+    if code not in _SQLITE_CORRUPT_CODES:
+        return None
+    return DamagedManifest(manifest_path, str(error),
+                           f"move it aside (mv {manifest_path} {manifest_path}.damaged): the next run rebuilds it from the dataset")

@@ -4,9 +4,11 @@ the raw dir. Real processes, real SIGKILL."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from helpers_pipeline import REPO, cli_command, cli_env, generate_corpus, snapshot
@@ -50,17 +52,25 @@ def test_a_worker_killed_mid_run_does_not_change_the_result(corpus, tmp_path):
 def test_a_task_that_raises_fails_the_run_swaps_nothing_and_the_next_run_completes(corpus, tmp_path):
     raw, expected = corpus
     out = tmp_path / "out"
-    part_files = sorted(Path(p) for p in (Path(raw).parent / "reference" / "articles").rglob("*.parquet"))
-    # A dataset with one partition file cut short: the reduce task that merges into it raises.
-    broken = out / "articles" / part_files[0].relative_to(Path(raw).parent / "reference" / "articles")
-    broken.parent.mkdir(parents=True)
-    broken.write_bytes(part_files[0].read_bytes()[:100])
+    shutil.copytree(Path(raw).parent / "reference", out)  # a dataset and its manifest
+    broken = sorted((out / "articles").rglob("*.parquet"))[0]
+    good_bytes = broken.read_bytes()
+    lives_there = pq.read_table(broken, columns=["raw_path"]).column("raw_path")[0].as_py()
+    # One partition file cut short, and a new raw file (a copy: a duplicate) that merges into it:
+    # the reduce task of that partition raises.
+    broken.write_bytes(good_bytes[:100])
+    extra = Path(raw) / (lives_there + ".copy.md")
+    shutil.copy(Path(raw) / lives_there, extra)
     before = snapshot(out)
-    result = _cli(raw, out, "--engine", "dask", "--workers", "2")
+    try:
+        result = _cli(raw, out, "--engine", "dask", "--workers", "2")
+    finally:
+        extra.unlink()
     assert result.returncode == 1, result.stderr
-    assert snapshot(out) == before  # nothing swapped in
-    assert not (out / "_staging").exists()
-    broken.unlink()
+    assert str(broken) in result.stderr  # the error names the damaged file
+    assert snapshot(out) == before  # nothing swapped in, nothing committed
+    assert not any((out / "_staging").glob("*/*"))
+    broken.write_bytes(good_bytes)
     result = _cli(raw, out, "--engine", "dask", "--workers", "2")
     assert result.returncode == 0, result.stderr
     assert "dask dashboard: http" in result.stderr

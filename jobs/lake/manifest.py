@@ -46,6 +46,8 @@ class KnownFile(NamedTuple):
     sha256: str | None
     status: str
     parser_version: str
+    reject_reason: str | None = None
+    reject_message: str | None = None
 
 
 class State:
@@ -62,7 +64,8 @@ class State:
 
     # -- files -------------------------------------------------------------
     def known_files(self) -> dict[str, KnownFile]:
-        rows = self.db.execute("SELECT raw_path, size, mtime_ns, sha256, status, parser_version FROM files")
+        rows = self.db.execute("SELECT raw_path, size, mtime_ns, sha256, status, parser_version, reject_reason,"
+                               " reject_message FROM files")
         return {row[0]: KnownFile(*row[1:]) for row in rows}
 
     def article_ids_of(self, raw_paths: Iterable[str]) -> dict[str, str]:
@@ -273,4 +276,17 @@ class _Transaction:
         self.db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is None:
+            try:
+                self.db.execute("COMMIT")
+                return
+            except sqlite3.Error:
+                self._rollback()  # a failed COMMIT (a full disk) must not leave the transaction open
+                raise
+        self._rollback()
+
+    def _rollback(self) -> None:
+        try:
+            self.db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # already rolled back by SQLite: the error being raised is the one that matters

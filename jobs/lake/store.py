@@ -18,13 +18,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from jobs.errors import DamagedFile
+from jobs.lake.damaged import read_parquet, repair_partition_command
+from jobs.lake.lock import StagingFolder, remove_abandoned_staging
 from jobs.lake.paths import partition_file, rejects_file, runs_file, staging_dir, staging_root
 from schemas.article import ARTICLE_FILE_SCHEMA, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA, TABLES, conform, dictionary_columns
 
@@ -37,7 +39,7 @@ def read_partition(out_dir: str | Path, source: str, date: dt.date | None) -> pa
     path = partition_file(out_dir, source, date)
     if not path.exists():
         return None
-    return conform(pq.read_table(path), ARTICLE_FILE_SCHEMA)
+    return conform(read_parquet(path, repair_partition_command(source, date)), ARTICLE_FILE_SCHEMA)
 
 
 def partition_raw_paths(out_dir: str | Path, source: str, date: dt.date | None) -> set[str]:
@@ -45,7 +47,8 @@ def partition_raw_paths(out_dir: str | Path, source: str, date: dt.date | None) 
     path = partition_file(out_dir, source, date)
     if not path.exists():
         return set()
-    return set(pq.read_table(path, columns=["raw_path"]).column("raw_path").to_pylist())
+    table = read_parquet(path, repair_partition_command(source, date), columns=["raw_path"])
+    return set(table.column("raw_path").to_pylist())
 
 
 def write_staged(table: pa.Table, path: str | Path, table_name: str = "articles") -> None:
@@ -67,6 +70,11 @@ class Store:
     def __init__(self, out_dir: str | Path, run_id: str):
         self.out = Path(out_dir)
         self.staging = staging_dir(self.out, run_id)
+        self._held: StagingFolder | None = None
+
+    def hold_staging(self) -> None:
+        """Create this run's staging folder and hold it (flock) until `clean_staging`."""
+        self._held = StagingFolder(self.staging)
 
     def partition_path(self, source: str, date: dt.date | None) -> Path:
         return partition_file(self.out, source, date)
@@ -98,7 +106,7 @@ class Store:
         """Swap in the rejects, unless the file already holds exactly these rows. True when written."""
         target = rejects_file(self.out)
         table = conform(table, REJECT_FILE_SCHEMA)
-        if target.exists() and conform(pq.read_table(target), REJECT_FILE_SCHEMA).equals(table):
+        if target.exists() and _same_rows(target, table):
             return False
         if not target.exists() and table.num_rows == 0:  # no file already means no rejects
             return False
@@ -117,8 +125,18 @@ class Store:
         os.sync()
 
     def clean_staging(self) -> None:
-        """Remove this run's staging folder and any left by killed runs."""
-        shutil.rmtree(staging_root(self.out), ignore_errors=True)
+        """Remove this run's staging folder and any left by killed runs (never a live run's)."""
+        if self._held is not None:
+            self._held.release()
+            self._held = None
+        remove_abandoned_staging(staging_root(self.out))
+
+
+def _same_rows(path: Path, table: pa.Table) -> bool:
+    try:
+        return conform(read_parquet(path), REJECT_FILE_SCHEMA).equals(table)
+    except DamagedFile:
+        return False  # the rejects file is rebuilt whole from the manifest: overwriting it repairs it
 
 
 @functools.lru_cache(maxsize=8)

@@ -12,18 +12,31 @@ DEFAULT_GLOBS = ("*.md", "*.markdown", "*.txt", "*.html")
 
 
 @dataclass(frozen=True, slots=True)
+class UnlistedFolder:
+    """A folder under the raw dir that could not be listed (permission denied, I/O error)."""
+    relative_dir: str  # '' for the raw dir itself
+    error: str
+
+    def describe(self) -> str:
+        return f"cannot list folder {self.relative_dir or '.'!r} of the raw dir ({self.error})"
+
+
+@dataclass(frozen=True, slots=True)
 class RawFile:
     raw_path: str  # relative to the raw dir, '/'-separated
     size: int  # -1 when stat failed (dangling symlink, loop, vanished)
     mtime_ns: int
 
 
-def discover(raw_dir: str, globs: Sequence[str] = DEFAULT_GLOBS) -> Iterator[RawFile]:
+def discover(raw_dir: str, globs: Sequence[str] = DEFAULT_GLOBS,
+             unlisted: list[UnlistedFolder] | None = None) -> Iterator[RawFile]:
     """Yield matching files in a stable (sorted) order.
 
     Hidden files and folders (leading `.`) are skipped; symlinked folders are not
     followed (no loops); a symlinked file is read through its link, and a broken
-    one is still yielded (size -1) so it ends as a reject, not silence.
+    one is still yielded (size -1) so it ends as a reject, not silence. A folder
+    that cannot be listed is appended to `unlisted`: its files are not seen this
+    run, which is not the same as deleted.
     """
     root = os.path.abspath(raw_dir)
     matches = _matcher(tuple(globs))
@@ -32,7 +45,9 @@ def discover(raw_dir: str, globs: Sequence[str] = DEFAULT_GLOBS) -> Iterator[Raw
         relative_dir = stack.pop()
         try:
             entries = sorted(os.scandir(os.path.join(root, relative_dir)), key=lambda e: e.name)
-        except OSError:
+        except OSError as error:
+            if unlisted is not None:
+                unlisted.append(UnlistedFolder(relative_dir, f"{type(error).__name__}: {error.strerror or error}"))
             continue
         subdirs = []
         for entry in entries:

@@ -48,12 +48,14 @@ class RunReport:
     duration_s: float = 0.0
     status: RunStatus = RunStatus.RUNNING
     exit_code: int = 0
+    warnings: list[str] = field(default_factory=list)  # named problems that did not stop the run
 
     def summary(self) -> str:
         reasons = ", ".join(f"{k}={v}" for k, v in sorted(self.rejects_by_reason.items()))
         return (f"{self.command} {self.status}: {self.files_seen} files seen, {self.files_parsed} parsed, "
                 f"{self.articles_written} articles written, {self.duplicates} duplicates, {self.rejects} rejects"
-                f"{' (' + reasons + ')' if reasons else ''}, {self.partitions_written} partitions written in {self.duration_s:.2f}s")
+                f"{' (' + reasons + ')' if reasons else ''}, {self.partitions_written} partitions written in {self.duration_s:.2f}s"
+                + "".join(f"; warning: {w}" for w in self.warnings))
 
     def counts(self) -> dict[str, float]:
         """The run log's metric columns (schemas.article.RUN_COLUMNS), by name."""

@@ -29,10 +29,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs.errors import TooManyRejects, UsageError
+from jobs.errors import TooManyRejects, UsageError, domain_error, manifest_damage
 from jobs.lake.lock import OutputLock
 from jobs.lake.manifest import State
-from jobs.lake.paths import rejects_file, staging_root
+from jobs.lake.paths import manifest_file, rejects_file, staging_root
+from jobs.lake.repair import open_state
 from jobs.lake.store import Store, partition_raw_paths, write_staged
 from jobs.parse import PARSER_VERSION
 from jobs.run.engine import Engine, engine_for
@@ -53,7 +54,7 @@ def ingest(options: RunOptions, on_event: EventSink | None = None) -> RunReport:
 def plan_reprocess(options: RunOptions, selection: Selection) -> ReprocessPlan:
     """What `reprocess` would rebuild; reads the manifest only."""
     _check_options(options)
-    state = State(options.out_dir)
+    state = open_state(options.out_dir, lambda message: None, repair=False)  # no lock: never rebuilds
     try:
         return plan_rebuild(options, state, selection)
     finally:
@@ -72,9 +73,10 @@ def _run_command(command: str, options: RunOptions, on_event: EventSink | None,
     with _engine(options, emit) as engine:
         _check_workers(engine, options)  # before anything is written
         with OutputLock(options.out_dir, options.wait_seconds):
-            state = State(options.out_dir)
+            notices: list[str] = []
+            state = open_state(options.out_dir, notices.append)  # rebuilt from the dataset if missing or damaged
             try:
-                run = _Run(options, state, command, emit, engine)
+                run = _Run(options, state, command, emit, engine, notices)
                 with run:
                     recovered = run.recover()
                     if command == "ingest":
@@ -87,7 +89,7 @@ def _run_command(command: str, options: RunOptions, on_event: EventSink | None,
 
 
 def _plan_and_ingest(run: "_Run", options: RunOptions, state: State, emit: EventSink) -> None:
-    run.report.files_seen, work = plan_ingest(options, state)
+    run.report.files_seen, work = plan_ingest(options, state, run.warn)
     emit("planned", {"files_seen": run.report.files_seen, "to_parse": len(work)})
     run.execute(work)
 
@@ -101,9 +103,11 @@ def _plan_and_reprocess(run: "_Run", options: RunOptions, state: State, emit: Ev
     listed = {item.raw_path for item in work}
     work += [WorkItem(p, s.st_size, s.st_mtime_ns, None, known=False)
              for p, s in _present(options.raw_dir, recovered) if p not in listed]
-    history = set() if selection.prune else set(plan.missing)
+    for warning in plan.warnings():
+        run.warn(warning)
+    history = plan.history(selection.prune)
     rebuild = {key: paths & history for key, paths in plan.partitions.items()}
-    forget = set(plan.missing) if selection.prune else set()
+    forget = plan.forgotten(selection.prune)
     emit("planned", {"partitions": len(plan.partitions), "to_parse": len(work), "pruned": len(forget)})
     run.execute(work, rebuild=rebuild, forget=forget)
 
@@ -129,17 +133,26 @@ class _engine:
 
 
 class _Run:
-    def __init__(self, options: RunOptions, state: State, command: str, emit: EventSink, engine: Engine):
+    def __init__(self, options: RunOptions, state: State, command: str, emit: EventSink, engine: Engine,
+                 notices: list[str] = ()):
         self.options, self.state, self.emit, self.engine = options, state, emit, engine
         self.started = dt.datetime.now(dt.timezone.utc)
         self.clock = time.monotonic()
         run_id = f"{self.started:%Y%m%dT%H%M%S%fZ}-{os.getpid()}"
         self.report = RunReport(run_id=run_id, command=command)
         self.store = Store(options.out_dir, run_id)
-        self.store.clean_staging()  # leftovers of a killed run
+        self.store.clean_staging()  # leftovers of killed runs (never a live run's: each holds its own)
+        self.store.hold_staging()  # ours, until the end: no other run removes it
         state.drop_unmarked()  # outcomes of runs killed before they swapped anything
         state.begin_run(run_id, command, self.started)
         emit("run_started", {"run_id": run_id, "command": command})
+        for notice in notices:  # what opening the manifest had to repair
+            self.warn(notice)
+
+    def warn(self, message: str) -> None:
+        """A named problem that does not stop the run: in the summary and a `warning` event."""
+        self.report.warnings.append(message)
+        self.emit("warning", {"message": message})
 
     def __enter__(self) -> "_Run":
         return self
@@ -154,14 +167,24 @@ class _Run:
         else:
             report.status, report.exit_code = RunStatus.FAILED, 1
         report.duration_s = round(time.monotonic() - self.clock, 3)
-        self.state.drop_unmarked()  # a run that failed before swapping leaves nothing in flight
-        self.state.finish_run(report.run_id, dt.datetime.now(dt.timezone.utc), report.status, report.exit_code,
-                              report.counts())
-        self.store.clean_staging()
-        self.store.staging.mkdir(parents=True, exist_ok=True)
-        self.store.replace_runs(self.state.runs_table())
-        self.store.clean_staging()
-        self.emit("run_finished", {"summary": report.summary(), **report.__dict__})
+        self.store.clean_staging()  # first: a full disk needs this space back to log anything
+        try:
+            self.state.drop_unmarked()  # a run that failed before swapping leaves nothing in flight
+            self.state.finish_run(report.run_id, dt.datetime.now(dt.timezone.utc), report.status, report.exit_code,
+                                  report.counts())
+            self.store.staging.mkdir(parents=True, exist_ok=True)
+            self.store.replace_runs(self.state.runs_table())
+        except Exception:
+            if exc_type is None:
+                raise
+            # After a failure nothing here may hide the run's own error (e.g. a second "disk full").
+        finally:
+            self.store.clean_staging()
+            self.emit("run_finished", {"summary": report.summary(), **report.__dict__})
+        if exc is not None and isinstance(exc, Exception):
+            reported = manifest_damage(exc, manifest_file(self.options.out_dir)) or domain_error(exc)
+            if reported is not exc:
+                raise reported from exc
 
     # -- recovery ------------------------------------------------------------
     def recover(self) -> list[str]:
@@ -265,6 +288,9 @@ class _Run:
         done = 0
         for results in self.engine.map(partial(reduce_group, job), tasks()):
             for result in results:
+                if result.lost_paths:  # rows only an unreadable partition file held
+                    self.state.add_forgotten(run_id, result.lost_paths)
+                    self.warn(result.warning)
                 self.report.duplicates += result.duplicates
                 self.report.articles_written += result.new_rows - result.duplicates
                 if result.staged is not None:

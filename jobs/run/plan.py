@@ -8,20 +8,26 @@ manifest by date, source or parser version.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
+import sqlite3
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
+from jobs.errors import DamagedFile, manifest_damage
 from jobs.parse import PARSER_VERSION
-from jobs.run.discover import RawFile, discover
+from jobs.run.discover import RawFile, UnlistedFolder, discover
 from jobs.run.options import RunOptions, Selection
 from jobs.run.work import WorkItem
 from jobs.run.work import PartitionKey
 from jobs.lake.manifest import State
-from jobs.lake.paths import partition_file
+from jobs.lake.damaged import row_count
+from jobs.lake.paths import manifest_file, partition_file
+
+Warn = Callable[[str], None]
+READ_ERROR = "read_error"
 
 
 @dataclass
@@ -31,23 +37,66 @@ class ReprocessPlan:
     missing: list[str]  # gone from disk: kept as history, or dropped with --prune
     rejects_to_retry: list[RawFile]
     rows: int
+    # Could not be stat'ed for another reason than absence (a folder without permission): not
+    # deleted, so their rows are kept, even with --prune.
+    unreachable: list[str] = field(default_factory=list)
+    damaged: list[PartitionKey] = field(default_factory=list)  # partition files whose footer is unreadable
+
+    def history(self, prune: bool) -> set[str]:
+        """Raw paths whose existing rows survive the rebuild (they cannot be reparsed)."""
+        return set(self.unreachable) | (set() if prune else set(self.missing))
+
+    def forgotten(self, prune: bool) -> set[str]:
+        """Raw paths the manifest forgets (--prune: really gone, not merely unreachable)."""
+        return set(self.missing) if prune else set()
+
+    def warnings(self) -> list[str]:
+        found = []
+        if self.unreachable:
+            found.append(f"{len(self.unreachable)} raw files could not be reached (not deleted: their rows are kept):"
+                         f" {', '.join(self.unreachable[:5])}{' ...' if len(self.unreachable) > 5 else ''}")
+        return found
 
 
-def plan_ingest(options: RunOptions, state: State) -> tuple[int, list[WorkItem]]:
-    """(files listed, files to look at). The listing and the manifest copy are freed on return."""
-    files = list(discover(str(options.raw_dir), options.globs))
-    known = state.known_files()
-    work = [WorkItem(f.raw_path, f.size, f.mtime_ns, _reusable_sha(known.get(f.raw_path)), f.raw_path in known)
+def plan_ingest(options: RunOptions, state: State, warn: Warn | None = None) -> tuple[int, list[WorkItem]]:
+    """(files listed, files to look at). The listing and the manifest copy are freed on return.
+
+    A folder that cannot be listed is a warning through `warn`; its files keep their rows.
+    """
+    unlisted: list[UnlistedFolder] = []
+    files = list(discover(str(options.raw_dir), options.globs, unlisted))
+    with _manifest_read(options):
+        known = state.known_files()
+    work = [WorkItem(f.raw_path, f.size, f.mtime_ns, _reusable_sha(known.get(f.raw_path)), f.raw_path in known,
+                     _known_read_error(known.get(f.raw_path)))
             for f in files if _needs_look(known.get(f.raw_path), f)]
+    if unlisted and warn is not None:
+        for folder in unlisted:
+            warn(_unlisted_warning(folder, known))
     del known
     work += _orphaned_siblings(state, work, files)
     return len(files), work
 
 
+def _unlisted_warning(folder: UnlistedFolder, known: dict) -> str:
+    prefix = f"{folder.relative_dir}/" if folder.relative_dir else ""
+    kept = sum(1 for raw_path in known if raw_path.startswith(prefix))
+    return f"{folder.describe()}: its files were not looked at; the {kept} of them the dataset knows keep their rows"
+
+
 def _needs_look(known, f: RawFile) -> bool:
     if known is None or (known.size, known.mtime_ns) != (f.size, f.mtime_ns):
         return True
+    if known.status == "reject" and known.reject_reason == READ_ERROR:
+        return True  # transient (permissions, a file restored with its old mtime): tried again every run
     return known.status == "reject" and known.parser_version != PARSER_VERSION
+
+
+def _known_read_error(known) -> str | None:
+    """The message of a read_error this file gave last time: the same failure again changes nothing."""
+    if known is not None and known.status == "reject" and known.reject_reason == READ_ERROR:
+        return known.reject_message
+    return None
 
 
 def _reusable_sha(known) -> str | None:
@@ -75,7 +124,9 @@ def plan_rebuild(options: RunOptions, state: State, selection: Selection) -> Rep
     everything = selection.everything
     stale_partitions: set[PartitionKey] = set()
     by_partition: dict[PartitionKey, set[str]] = {}
-    for raw_path, source, date_text, version in state.article_files():
+    with _manifest_read(options):
+        article_files = list(state.article_files())
+    for raw_path, source, date_text, version in article_files:
         key = (source, dt.date.fromisoformat(date_text) if date_text else None)
         if not everything and not _in_selection(key, selection):
             continue
@@ -85,10 +136,27 @@ def plan_rebuild(options: RunOptions, state: State, selection: Selection) -> Rep
     if selection.parser_older_than and not everything:
         by_partition = {k: v for k, v in by_partition.items() if k in stale_partitions}
     paths = sorted(p for ps in by_partition.values() for p in ps)
-    present, missing = _split_present(options.raw_dir, paths)
+    present, missing, unreachable = _split_present(options.raw_dir, paths)
     retry = _split_present(options.raw_dir, state.reject_paths())[0] if everything else []
-    rows = sum(_partition_rows(options.out_dir, key) for key in by_partition)
-    return ReprocessPlan(by_partition, present, missing, retry, rows)
+    rows, damaged = 0, []
+    for key in by_partition:
+        try:
+            rows += _partition_rows(options.out_dir, key)
+        except DamagedFile:
+            damaged.append(key)  # rebuilt from the raw files alone
+    return ReprocessPlan(by_partition, present, missing, retry, rows, unreachable, sorted(damaged))
+
+
+@contextmanager
+def _manifest_read(options: RunOptions):
+    """A manifest damaged where the opening check could not see it: an error naming the file."""
+    try:
+        yield
+    except sqlite3.DatabaseError as error:
+        damage = manifest_damage(error, manifest_file(options.out_dir))
+        if damage is None:
+            raise
+        raise damage from error
 
 
 def _in_selection(key: PartitionKey, selection: Selection) -> bool:
@@ -109,20 +177,29 @@ def _version_key(version: str) -> tuple:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in version.split("."))
 
 
-def _split_present(raw_dir: Path, paths: Iterable[str]) -> tuple[list[RawFile], list[str]]:
-    present, missing = [], []
+_ABSENT = (errno.ENOENT, errno.ENOTDIR)
+
+
+def _split_present(raw_dir: Path, paths: Iterable[str]) -> tuple[list[RawFile], list[str], list[str]]:
+    """(present, missing, unreachable). Missing means absent for certain (ENOENT); any other failure
+    to stat (a folder without permission) is unreachable, never taken for a deletion."""
+    present, missing, unreachable = [], [], []
     for raw_path in paths:
+        path = os.path.join(raw_dir, raw_path)
         try:
-            stat = os.stat(os.path.join(raw_dir, raw_path))
+            stat = os.stat(path)
             present.append(RawFile(raw_path, stat.st_size, stat.st_mtime_ns))
+            continue
         except OSError:
-            if os.path.lexists(os.path.join(raw_dir, raw_path)):
-                present.append(RawFile(raw_path, -1, -1))  # becomes a read_error reject, not history
-            else:
-                missing.append(raw_path)
-    return present, missing
+            pass
+        try:
+            os.lstat(path)
+            present.append(RawFile(raw_path, -1, -1))  # the name is there (a broken link): a read_error reject
+        except OSError as error:
+            (missing if error.errno in _ABSENT else unreachable).append(raw_path)
+    return present, missing, unreachable
 
 
 def _partition_rows(out_dir: Path, key: PartitionKey) -> int:
     path = partition_file(out_dir, *key)
-    return pq.ParquetFile(path).metadata.num_rows if path.exists() else 0
+    return row_count(path) if path.exists() else 0

@@ -32,6 +32,7 @@ class WorkItem:
     mtime_ns: int
     known_sha256: str | None  # hash from the manifest; equal content is not reparsed
     known: bool = True  # in the manifest: its earlier row or reject must be superseded
+    known_read_error: str | None = None  # its last outcome was this read_error: the same again is unchanged
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,9 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
                 continue
             record = parse_article(data, item.raw_path)
         except Rejected as rejected:
+            if rejected.reason == "read_error" and rejected.message == item.known_read_error:
+                outcomes.append(outcome | {"status": FileStatus.UNCHANGED.value})  # retried, same failure
+                continue
             sha = outcome.get("sha256")
             rejects.append({
                 "raw_path": item.raw_path, "reason": rejected.reason, "message": rejected.message,
@@ -194,28 +198,39 @@ class PartitionResult:
     rows: int
     new_rows: int
     duplicates: int
+    lost_paths: tuple[str, ...] = ()  # a rebuild of an unreadable file: history rows it could not keep
+    warning: str | None = None
 
 
 def reduce_group(job: ReduceJob, numbered: tuple[int, list[PartitionTask]]) -> list[PartitionResult]:
     """Merge a group of partitions: current file + staged fragments -> a staged partition file each."""
+    from jobs.errors import DamagedFile
+    from jobs.lake.damaged import lost_rows_message
     from jobs.lake.store import read_partition, write_staged
     from jobs.run.merge import merge_partition
 
     number, tasks = numbered
     results = []
     for index, task in enumerate(tasks):
-        on_disk = read_partition(job.out_dir, task.source, task.date)
-        new = _read_fragments(task.fragments)
         keep_only = set(task.keep_only) if task.keep_only is not None else None
+        lost, warning = (), None
+        try:
+            on_disk = read_partition(job.out_dir, task.source, task.date)
+        except DamagedFile as damaged:
+            if keep_only is None:  # only a rebuild (reprocess) may replace what it cannot read
+                raise
+            on_disk, lost, warning = None, tuple(sorted(keep_only)), lost_rows_message(damaged, keep_only)
+        new = _read_fragments(task.fragments)
         merged, duplicates = merge_partition(on_disk, new, task.replaced, keep_only)
         new_rows = new.num_rows if new is not None else 0
-        unchanged = (on_disk is None and merged.num_rows == 0) or (on_disk is not None and merged.equals(on_disk))
+        unchanged = warning is None and ((on_disk is None and merged.num_rows == 0)
+                                         or (on_disk is not None and merged.equals(on_disk)))
         staged = None
         if not unchanged:
             # An emptied partition is written as a zero-row file, never deleted: readers may have listed it.
             staged = os.path.join(job.staged_dir, f"{number:06d}-{index:04d}.parquet")
             write_staged(merged, staged)
-        results.append(PartitionResult(task.source, task.date, staged, merged.num_rows, new_rows, duplicates))
+        results.append(PartitionResult(task.source, task.date, staged, merged.num_rows, new_rows, duplicates, lost, warning))
     return results
 
 
