@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -52,6 +53,14 @@ EngineName = Annotated[str, typer.Option("--engine", help="Where tasks run: loca
 Scheduler = Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address (tcp://HOST:8786); without it --engine dask starts a LocalCluster of --workers processes.")]
 MaxBytes = Annotated[int, typer.Option("--max-bytes", help="Files larger than this are rejected as too_large.")]
 MaxRejectRatio = Annotated[float, typer.Option("--max-reject-ratio", help="Exit 4 when more than this share of parsed files is rejected.")]
+
+
+class OutputFormat(str, Enum):
+    """`query --format`: a closed set, so typos are refused by the option parser."""
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
 
 
 def _run(call):
@@ -187,7 +196,7 @@ def status(
 def query(
     sql: Annotated[Optional[str], typer.Argument(help="SQL over the views articles, rejects, runs.")] = None,
     out_dir: OutDir = Path("data/parquet"),
-    output_format: Annotated[str, typer.Option("--format", help="table, csv, json or parquet.")] = "table",
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="How to print or save the result.")] = OutputFormat.table,
     output: Annotated[Optional[Path], typer.Option("--output", help="Write to this file (never inside --out-dir) instead of stdout.")] = None,
 ) -> None:
     """Run SQL in DuckDB over the views articles, rejects and runs (reads nothing else, writes only --output).
@@ -197,16 +206,13 @@ def query(
     """
     from jobs.analyst.output import interactive, run_query
 
-    if output_format not in ("table", "csv", "json", "parquet"):
-        typer.echo(f"error: unknown --format {output_format!r} (table, csv, json, parquet)", err=True)
-        raise typer.Exit(2)
     if sql is None:
         if not sys.stdin.isatty():
             sql = sys.stdin.read()
         else:
             interactive(out_dir)
             return
-    _run(lambda: run_query(out_dir, sql, output_format, output))
+    _run(lambda: run_query(out_dir, sql, output_format.value, output))
 
 
 @app.command()
