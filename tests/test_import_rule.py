@@ -112,3 +112,27 @@ def test_the_rule_catches_a_violation(tmp_path):
     imported = imports_of(bad, "jobs.parse.bad", set(project_modules()))
     assert imported == {"jobs.lake.store"}
     assert stage_of("jobs.lake.store") not in ALLOWED[stage_of("jobs.parse.bad")]
+
+
+def test_readme_code_layout_names_every_module_and_only_existing_ones():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Code layout", 1)[1].split("```", 2)[1]
+    named = set()
+    folder: list[str] = []
+    for line in block.splitlines():
+        indent = len(line) - len(line.lstrip())
+        words = line.split()
+        if not words:
+            continue
+        if words[0].endswith("/"):
+            folder = folder[: indent // 2] + [words[0].rstrip("/")]
+            continue
+        base = "/".join(folder[: indent // 2])
+        for word in words:
+            for name in word.replace(";", " ").replace(",", " ").replace("(", " ").replace(")", " ").split():
+                if name.endswith(".py"):
+                    named.add(f"{base}/{name}" if base else name)
+    modules = {str(p.relative_to(REPO)) for package in ("jobs", "schemas") for p in (REPO / package).rglob("*.py")
+               if p.name != "__init__.py" and "sources" not in p.parts}
+    assert modules - named == set(), "modules missing from README's code layout"
+    assert {n for n in named if n.startswith(("jobs/", "schemas/"))} - modules == set(), "README names modules that do not exist"
