@@ -90,6 +90,20 @@ def generate_corpus(raw_dir: Path, count: int, days: int = 20, salt: str = "") -
     return written
 
 
+def sample_lake(root: Path) -> tuple[Path, Path]:
+    """data/raw plus one file with no front matter (a reject), ingested through the CLI: (raw, out)."""
+    from typer.testing import CliRunner
+
+    from jobs.cli import app
+
+    raw, out = root / "raw", root / "out"
+    copy_samples(raw)
+    write_raw(raw, "bad/no_front_matter.md", "no front matter\n")
+    result = CliRunner().invoke(app, ["ingest", "--raw-dir", str(raw), "--out-dir", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    return raw, out
+
+
 def copy_samples(raw_dir: Path) -> list[str]:
     """Copy data/raw (26 files, 26 distinct articles) into raw_dir; return relative paths."""
     written = []

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from helpers_pipeline import copy_samples, run_cli, write_raw
+from helpers_pipeline import sample_lake, copy_samples, run_cli, write_raw
 from jobs.cli import app
 
 COMMANDS = sorted(command.name or command.callback.__name__ for command in app.registered_commands)
@@ -23,11 +23,7 @@ def invoke(*args: str, **kwargs):
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory):
     root = tmp_path_factory.mktemp("lake")
-    raw, out = root / "raw", root / "out"
-    copy_samples(raw)
-    write_raw(raw, "bad/no_front_matter.md", "no front matter\n")
-    result = invoke("ingest", "--raw-dir", str(raw), "--out-dir", str(out), "--workers", "1")
-    assert result.exit_code == 0, result.output
+    raw, out = sample_lake(root)
     return raw, out
 
 

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from helpers_pipeline import cli_command, cli_env, copy_samples, write_raw
+from helpers_pipeline import sample_lake, cli_command, cli_env, copy_samples, write_raw
 from jobs.analyst.query import connect
 from jobs.cli import app
 
@@ -36,11 +36,7 @@ def tree(root: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory):
     root = tmp_path_factory.mktemp("sandbox")
-    raw, out = root / "raw", root / "out"
-    copy_samples(raw)
-    write_raw(raw, "bad/no_front_matter.md", "no front matter\n")
-    result = invoke("ingest", "--raw-dir", str(raw), "--out-dir", str(out), "--workers", "1")
-    assert result.exit_code == 0, result.output
+    raw, out = sample_lake(root)
     return out
 
 
