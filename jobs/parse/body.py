@@ -39,7 +39,6 @@ _CELL_MARK = "\ue001"  # private-use: starts a table cell; becomes a space
 _PROSE_OPEN = "\ue002"  # private-use: a prose block (<p>, <li>, <h1>...) opens; its newlines are spaces
 _PROSE_CLOSE = "\ue003"  # private-use: a prose block closes
 _PRIVATE_MARKS = {ord(_PRE_TOKEN): None, ord(_CELL_MARK): None, ord(_PROSE_OPEN): None, ord(_PROSE_CLOSE): None}
-_HAS_PRIVATE_MARK = re.compile(f"[{_PRE_TOKEN}{_CELL_MARK}{_PROSE_OPEN}{_PROSE_CLOSE}]")
 _PRE_PARAGRAPH = re.compile(rf"\A{_PRE_TOKEN}(\d+)\Z")
 BLOCK_TAGS = (
     "address|article|aside|blockquote|br|center|dd|details|dialog|div|dl|dt|fieldset|figcaption|figure|"
@@ -49,9 +48,10 @@ PROSE_TAGS = "p|li|h[1-6]|dt|dd|figcaption"
 # Starts with a literal '<' (the engine skips ahead to it) and has a constant replacement.
 _BLOCK = re.compile(rf"<(?=/?(?:{BLOCK_TAGS})[\s/>])", re.IGNORECASE)
 _PROSE_START = re.compile(rf"<(?=(?:{PROSE_TAGS})[\s/>])", re.IGNORECASE)
-# The close mark goes after `</p>` so element texts stay clean; plain str.replace (a regex with a template is
-# slow). A rarer spelling (`</P >`) gets no close mark: the text after it is then read as prose, as before.
-_PROSE_CLOSINGS = tuple(f"</{tag}>" for tag in ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "dd", "figcaption"))
+# The close mark goes after `</p>` so element texts stay clean. One pass that finds each `>` and looks
+# behind it, with a constant replacement (a template or a str.replace per tag costs more). Exact lower-case
+# spellings only: after a rarer one (`</P >`) the text is read as prose, as before.
+_PROSE_END = re.compile(r">(?:(?<=</p>)|(?<=</li>)|(?<=</h[1-6]>)|(?<=</dt>)|(?<=</dd>)|(?<=</figcaption>))")
 # Every element name HTML, SVG and MathML know: `<DistroName>` in `wsl --install -d <DistroName>` is text.
 KNOWN_TAGS = (
     "a|abbr|acronym|address|applet|area|article|aside|audio|b|base|basefont|bdi|bdo|bgsound|big|blink|blockquote|body|br|"
@@ -65,7 +65,7 @@ KNOWN_TAGS = (
 )
 # A lone `<Name>` / `</Name>` (no attributes, a capital letter in it: feeds write their HTML in lower case)
 # that no HTML knows; custom elements (with '-') and `o:p` stay tags.
-_LITERAL_TAG = re.compile(r"<(/?)([a-z0-9_.]*[A-Z][A-Za-z0-9_.]*)>")
+_LITERAL_TAG = re.compile(r"<(/?+)([a-z0-9_.]*+[A-Z][A-Za-z0-9_.]*+)>")  # possessive: the classes are disjoint
 _KNOWN = re.compile(rf"(?:{KNOWN_TAGS})", re.IGNORECASE)
 _TABLE = re.compile(r"<table", re.IGNORECASE)
 _HAS_IMG = re.compile(r"<img", re.IGNORECASE)
@@ -87,7 +87,6 @@ _CJK_LINE_BREAK = re.compile(rf"(?<=[{_CJK}])[^\S\n\u2029]*\n[^\S\u2029]*(?=[{_C
 _LEFTOVER_ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
 _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 _INVISIBLE = str.maketrans("", "", _INVISIBLE_CHARS)
-_HAS_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 
 
 @dataclass
@@ -103,14 +102,11 @@ def extract(html: str, source: str = "", generic: bool = True) -> Body:
     rule = rule_for(source)
     fields: dict[str, object] = {}
     html = rule.prepare_html(html, fields)
-    if _HAS_PRIVATE_MARK.search(html):  # the input must not forge our markers
+    if _PRE_TOKEN in html or _CELL_MARK in html or _PROSE_OPEN in html or _PROSE_CLOSE in html:  # no forged markers
         html = html.translate(_PRIVATE_MARKS)
     if _LITERAL_TAG.search(html):
         html = _LITERAL_TAG.sub(_escape_unknown_tag, html)
-    marked = _PROSE_START.sub(PARAGRAPH_BREAK + _PROSE_OPEN + "<", html)
-    for closing in _PROSE_CLOSINGS:
-        if closing in marked:
-            marked = marked.replace(closing, closing + PARAGRAPH_BREAK + _PROSE_CLOSE)
+    marked = _PROSE_END.sub(">" + PARAGRAPH_BREAK + _PROSE_CLOSE, _PROSE_START.sub(PARAGRAPH_BREAK + _PROSE_OPEN + "<", html))
     tree = LexborHTMLParser(_BLOCK.sub(PARAGRAPH_BREAK + "<", marked))
     rule.clean_tree(tree, fields)
     present = {tag.lower() for tag in _DROPPED_TAG.findall(html)}
@@ -221,13 +217,17 @@ def split_paragraphs(text: str) -> list[str]:
     marker ends a paragraph. Most newlines are source formatting next to a
     separator, so the regexes run only on chunks that still hold one after trimming.
     """
-    invisible = bool(_HAS_INVISIBLE.search(text))
+    invisible = any(char in text for char in _INVISIBLE_CHARS)  # str.find per char beats a regex class scan
     paragraphs: list[str] = []
     depth = 0  # open prose blocks around the current chunk
     for chunk in text.split(PARAGRAPH_BREAK):
-        if chunk and chunk[0] in _PROSE_MARKS:
+        if not chunk:
+            continue
+        if chunk[0] in _PROSE_MARKS:
             depth = depth + 1 if chunk[0] == _PROSE_OPEN else max(depth - 1, 0)
             chunk = chunk[1:]
+        if chunk.isspace() or not chunk:  # most chunks are the formatting between blocks
+            continue
         if "\n" in chunk and "\n" in (chunk := chunk.strip()):
             for piece in _BLANK_LINE.split(chunk):
                 if not depth and "\n" in piece and not _LATIN_HARD_WRAP.search(piece):

@@ -77,10 +77,15 @@ class Pattern:
     where: str
     regex: re.Pattern[str]
     lifts: tuple[str, ...] = ()  # named groups lifted: author -> byline, outlet -> republished_from, url -> original_url
+    # A pattern that may start anywhere in the line (`^.{0,N}X`) names the literals X of which every line
+    # it matches holds one: the screen looks for them first (a fast search) instead of trying N offsets.
+    needs: str = ""
 
 
-def _p(family: str, language: str, where: str, regex: str, *lifts: str, flags: int = 0) -> Pattern:
-    return Pattern(family, language, where, re.compile(regex, flags), lifts)
+def _p(family: str, language: str, where: str, regex: str, *lifts: str, flags: int = 0, needs: str = "") -> Pattern:
+    if regex.startswith("^.{") and not needs:
+        raise ValueError(f"a pattern that floats in its line needs its literals: {regex[:40]}")
+    return Pattern(family, language, where, re.compile(regex, flags), lifts, needs)
 
 
 PATTERNS: tuple[Pattern, ...] = (
@@ -92,7 +97,7 @@ PATTERNS: tuple[Pattern, ...] = (
        rf"(?:\s*[（(]\s*(?:微信)?(?:ID|id|微信号)\s*[:：]\s*[\w-]+\s*[）)])?"
        rf"(?:\s*[，,]\s*(?:作者|文)\s*[:：]?\s*(?P<author>{_NAME}))?(?:[，,；;。].{{0,100}})?$", "outlet", "author"),
     # …经授权发布 / 已获授权转载 / 转载请注明出处 (no outlet to lift)
-    _p("repost", "zh", EDGE, r"^.{0,100}(?:经授权(?:发布|转载|刊发|转发|刊登)|已获(?:作者|原作者|原作)?授权(?:转载|发布|刊登)?|授权转载).{0,60}$"),
+    _p("repost", "zh", EDGE, r"^.{0,100}(?:经授权(?:发布|转载|刊发|转发|刊登)|已获(?:作者|原作者|原作)?授权(?:转载|发布|刊登)?|授权转载).{0,60}$", needs="授权"),
     # 来源：X / 转自 | X / 出处：X (a bare "来源" names the outlet)
     _p("repost", "zh", EDGE,
        rf"^[（(【\[]?(?:来源|来自|转自|转载自|出处|原文来源|文章来源|本文来源|稿件来源|内容来源|信息来源|消息来源|新闻来源){_SEP}"
@@ -120,7 +125,7 @@ PATTERNS: tuple[Pattern, ...] = (
     # 图片来源：X / 图片来源及版权：X / 题图为 X 来自 Y / 业余数据和处理版权：X
     _p("credit", "zh", EDGE, r"^[（(]?(?:题图|头图|封面|首图|文图|配图|图片|图|本文图片|部分图片)(?:和文图|及文图|和配图)?(?:来源|来自|出处|版权|为|由|均?来自|均?来源于)"
                               r"(?:及版权)?.{1,80}$"),
-    _p("credit", "zh", EDGE, r"^.{0,12}(?:图片)?(?:版权|著作权)(?:所有|归属|归)?\s*[:：]\s*.{1,60}$"),
+    _p("credit", "zh", EDGE, r"^.{0,12}(?:图片)?(?:版权|著作权)(?:所有|归属|归)?\s*[:：]\s*.{1,60}$", needs="版权|著作权"),
     # Photo by X on Unsplash / Image courtesy of X / Photo credit: X
     _p("credit", "en", EDGE, r"^(?:Photo|Image|Illustration|Header|Cover|Featured image)s?\s+(?:by|via|courtesy(?: of)?|credit:?)\s+.{1,80}$",
        flags=re.IGNORECASE),
@@ -143,7 +148,7 @@ PATTERNS: tuple[Pattern, ...] = (
                             r"(?:关注|下载|添加|加入|进群|入群|领取|订阅|咨询|购买|报名|阅读|获取|了解|观看|收听|预约|参与|联系|免费|加我|查看).{0,150}$"),
     _p("promo", "zh", EDGE, r"^(?:欢迎|请|敬请|记得|别忘了)?(?:关注|订阅|添加|星标|置顶)(?:我们的)?.{0,24}(?:公众号|微信号|服务号|订阅号|视频号|微博|头条号|抖音号|B站|小红书|知乎号)"
                             r".{0,100}$"),
-    _p("promo", "zh", EDGE, r"^.{0,10}(?:加|添加)(?:小编|小助手|助手|客服|编辑|作者)?(?:个人)?微信(?:号)?.{0,80}$"),
+    _p("promo", "zh", EDGE, r"^.{0,10}(?:加|添加)(?:小编|小助手|助手|客服|编辑|作者)?(?:个人)?微信(?:号)?.{0,80}$", needs="微信"),
     _p("promo", "zh", EDGE, r"^(?:点击|点)(?:上方|下方|右上角)?.{0,6}(?:蓝字|关注|在看|分享|点赞|星标)(?:我们)?.{0,40}$"),
     _p("promo", "zh", EDGE, r"^(?:如有兴趣[,，]?\s*)?(?:请|欢迎)?(?:复制链接|点击|点此)?订阅(?:我们|本刊|专栏|频道|栏目|本号)?.{0,16}$"),
     _p("promo", "zh", EDGE, r"^(?:商务合作|广告合作|合作联系|投稿邮箱|投稿请|投稿方式|联系我们|联系方式|联系邮箱|联系电话|爆料|寻求报道|转载授权|转载合作|商务对接)"
@@ -155,15 +160,15 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("promo", "ja", EDGE, r"^(?:フォローする|フォローしてね|チャンネル登録|友だち追加|メルマガ登録|購読する|お問い合わせ(?:は|先)).{0,80}$"),
     # --- copyright and site footers -----------------------------------------------------------
     _p("footer", "en", TAIL, r"^(?:©|\(c\)|（c）|Copyright\b).{0,120}$", flags=re.IGNORECASE),
-    _p("footer", "en", TAIL, r"^.{0,100}\bAll [Rr]ights [Rr]eserved\b.{0,60}$"),
-    _p("footer", "zh", TAIL, r"^.{0,60}(?:版权所有|版權所有|著作权归|著作權歸|版权归|版權歸)(?!.{0,6}(?:纠纷|糾紛|诉讼|訴訟)).{0,80}$"),
+    _p("footer", "en", TAIL, r"^.{0,100}\bAll [Rr]ights [Rr]eserved\b.{0,60}$", needs="ights"),
+    _p("footer", "zh", TAIL, r"^.{0,60}(?:版权所有|版權所有|著作权归|著作權歸|版权归|版權歸)(?!.{0,6}(?:纠纷|糾紛|诉讼|訴訟)).{0,80}$", needs="版权|版權|著作权|著作權"),
     _p("footer", "zh", EDGE, r"^.{0,40}(?:未经(?:许可|授权|允许|同意)|未經(?:許可|授權|允許|同意))[，,]?\s*(?:任何.{0,8})?(?:禁止|不得|严禁|嚴禁|请勿|請勿)"
-                             r".{0,6}(?:转载|轉載|转发|使用|复制|複製).{0,60}$"),
-    _p("footer", "zh", EDGE, r"^.{0,20}(?:转载请|轉載請|如需转载|如需轉載)(?:注明|联系|聯繫|私信|后台|保留).{0,80}$"),
+                             r".{0,6}(?:转载|轉載|转发|使用|复制|複製).{0,60}$", needs="未经|未經"),
+    _p("footer", "zh", EDGE, r"^.{0,20}(?:转载请|轉載請|如需转载|如需轉載)(?:注明|联系|聯繫|私信|后台|保留).{0,80}$", needs="转载|轉載"),
     _p("footer", "zh", TAIL, r"^.{0,20}(?:若有任何(?:錯誤|错误)或(?:建議|建议)|如有(?:侵权|侵權)|如涉及(?:侵权|版权)|本文(?:仅|僅)?代表作者(?:个人|個人)?(?:观点|觀點)|"
-                             r"(?:文章|本文)(?:内容)?(?:为|為|系)作者(?:独立|個人|个人)观点|不代表.{0,20}(?:立场|立場)|免责声明|免責聲明).{0,160}$"),
+                             r"(?:文章|本文)(?:内容)?(?:为|為|系)作者(?:独立|個人|个人)观点|不代表.{0,20}(?:立场|立場)|免责声明|免責聲明).{0,160}$", needs="若有任何|如有侵|如涉及|作者|不代表|免责声明|免責聲明"),
     _p("footer", "en", TAIL, r"^(?:Disclaimer|The views expressed|Opinions expressed)\b.{0,200}$", flags=re.IGNORECASE),
-    _p("footer", "ja", TAIL, r"^.{0,40}(?:無断転載(?:を)?禁(?:じます|止)|転載禁止|無断複製・転載を禁じます).{0,40}$"),
+    _p("footer", "ja", TAIL, r"^.{0,40}(?:無断転載(?:を)?禁(?:じます|止)|転載禁止|無断複製・転載を禁じます).{0,40}$", needs="無断|転載禁止"),
     # --- lone labels and symbols --------------------------------------------------------------
     _p("orphan", "zh/en/ja", ANYWHERE, rf"^(?:{MEDIA_LABELS})\s*[:：]$", flags=re.IGNORECASE),
     _p("orphan", "any", ANYWHERE, r"^[+＋*＊•·●○◆◇■□▲△▼▽►▶◀→←↑↓»«›‹|｜/\\~～#＃=_\-–—…・.。,，]{1,6}$"),
@@ -173,25 +178,47 @@ _LONE_URL = re.compile(r"^https?://\S+$")
 _BY_FAMILY_LIFT = {"author": "byline", "outlet": "republished_from", "url": "original_url"}
 
 
-def _combined(*wheres: str) -> re.Pattern[str]:
-    """One regex for every pattern allowed at a position: one C-level call turns almost every line away."""
+def _combined(patterns: list[Pattern]) -> re.Pattern[str]:
+    """One regex for several patterns: one C-level call turns almost every line away."""
     parts = []
-    for pattern in PATTERNS:
-        if pattern.where in wheres:
-            flags = "i" if pattern.regex.flags & re.IGNORECASE else ""
-            body = re.sub(r"\(\?P<\w+>", "(?:", pattern.regex.pattern)  # group names may repeat across patterns
-            parts.append(f"(?{flags}:{body})" if flags else f"(?:{body})")
-    return re.compile("|".join(parts))
+    for pattern in patterns:
+        flags = "i" if pattern.regex.flags & re.IGNORECASE else ""
+        body = re.sub(r"\(\?P<\w+>", "(?:", pattern.regex.pattern)  # group names may repeat across patterns
+        parts.append(f"(?{flags}:{body})" if flags else f"(?:{body})")
+    return re.compile("|".join(parts)) if parts else re.compile(r"(?!)")
+
+
+@dataclass(frozen=True)
+class _Screen:
+    """Whether any pattern allowed at one position can match a line, without trying each.
+
+    Patterns anchored at the line's start fail on its first characters: one combined match.
+    Patterns that float (`^.{0,N}X`) would be tried at N offsets: first one search for their literals.
+    """
+
+    anchored: re.Pattern[str]
+    needs: re.Pattern[str]
+    floating: re.Pattern[str]
+
+    @classmethod
+    def of(cls, wheres: tuple[str, ...]) -> _Screen:
+        allowed = [pattern for pattern in PATTERNS if pattern.where in wheres]
+        floating = [pattern for pattern in allowed if pattern.needs]
+        return cls(_combined([pattern for pattern in allowed if not pattern.needs]),
+                   re.compile("|".join(pattern.needs for pattern in floating) or r"(?!)"), _combined(floating))
+
+    def may_match(self, line: str) -> bool:
+        return bool(self.anchored.match(line) or (self.needs.search(line) and self.floating.match(line)))
 
 
 _ALLOWED = {HEAD: (HEAD, EDGE, ANYWHERE), TAIL: (TAIL, EDGE, ANYWHERE), ANY_POSITION: (HEAD, TAIL, EDGE, ANYWHERE)}
-_SCREEN = {where: _combined(*allowed) for where, allowed in _ALLOWED.items()}
-_SCREEN_ANYWHERE = _combined(ANYWHERE)
+_SCREEN = {where: _Screen.of(allowed) for where, allowed in _ALLOWED.items()}
+_SCREEN_ANYWHERE = _Screen.of((ANYWHERE,))
 
 
 def match(paragraph: str, where: str) -> Pattern | None:
     """The first pattern that matches the whole paragraph and may stand at `where` (HEAD, TAIL or ANY_POSITION)."""
-    if len(paragraph) > MAX_LINE or not _SCREEN[where].match(paragraph):
+    if len(paragraph) > MAX_LINE or not _SCREEN[where].may_match(paragraph):
         return None
     for pattern in PATTERNS:
         if (where == ANY_POSITION or pattern.where in (where, EDGE, ANYWHERE)) and pattern.regex.match(paragraph):
@@ -245,7 +272,7 @@ def _scan(paragraphs: list[str], indices: range, where: str, slack: int, drop: d
 
 
 def _match_anywhere(paragraph: str) -> Pattern | None:
-    if not _SCREEN_ANYWHERE.match(paragraph):
+    if not _SCREEN_ANYWHERE.may_match(paragraph):
         return None
     for pattern in PATTERNS:
         if pattern.where == ANYWHERE and pattern.regex.match(paragraph):
