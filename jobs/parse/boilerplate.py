@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from re import _constants as _c, _parser
 
 HEAD_SLACK = 2  # kept lines allowed before the head scan stops
 TAIL_SLACK = 3  # kept lines allowed before the tail scan stops
@@ -188,27 +189,111 @@ def _combined(patterns: list[Pattern]) -> re.Pattern[str]:
     return re.compile("|".join(parts)) if parts else re.compile(r"(?!)")
 
 
+def _first_chars(pattern: Pattern) -> re.Pattern[str] | None:
+    """A one-character regex that every line `pattern` matches starts with; None if any character may start one.
+
+    Read off the parsed regex (the characters its first consuming element allows, through optional ones);
+    compiled with the pattern's own flags, so case folding is the engine's. When in doubt, None.
+    """
+    try:
+        chars = _first_of(_parser.parse(pattern.regex.pattern, pattern.regex.flags))
+    except (re.error, TypeError, ValueError):
+        return None
+    if chars is None or chars[1] or not chars[0]:  # any character, or the whole pattern may match nothing
+        return None
+    return re.compile("[" + "".join(sorted(chars[0])) + "]", pattern.regex.flags)
+
+
+_CATEGORIES = {_c.CATEGORY_DIGIT: r"\d", _c.CATEGORY_NOT_DIGIT: r"\D", _c.CATEGORY_SPACE: r"\s",
+               _c.CATEGORY_NOT_SPACE: r"\S", _c.CATEGORY_WORD: r"\w", _c.CATEGORY_NOT_WORD: r"\W"}
+
+
+def _first_of(items) -> tuple[set[str], bool] | None:  # type: ignore[no-untyped-def]
+    """(character-class items a match may start with, whether the sequence may match nothing); None: any character."""
+    chars: set[str] = set()
+    for op, arg in items:
+        found = _first_of_op(op, arg)
+        if found is None:
+            return None
+        chars |= found[0]
+        if not found[1]:
+            return chars, False
+    return chars, True
+
+
+def _first_of_op(op, arg) -> tuple[set[str], bool] | None:  # type: ignore[no-untyped-def]
+    if op is _c.LITERAL:
+        return {re.escape(chr(arg))}, False
+    if op is _c.IN:
+        chars = set()
+        for kind, value in arg:
+            if kind is _c.LITERAL:
+                chars.add(re.escape(chr(value)))
+            elif kind is _c.RANGE:
+                chars.add(f"{re.escape(chr(value[0]))}-{re.escape(chr(value[1]))}")
+            elif kind is _c.CATEGORY and value in _CATEGORIES:
+                chars.add(_CATEGORIES[value])
+            else:  # a negation, anything unusual
+                return None
+        return chars, False
+    if op in (_c.AT, _c.ASSERT, _c.ASSERT_NOT):  # zero width: ignoring the condition only widens the set
+        return set(), True
+    if op is _c.BRANCH:
+        chars, empty = set(), False
+        for branch in arg[1]:
+            found = _first_of(branch)
+            if found is None:
+                return None
+            chars |= found[0]
+            empty = empty or found[1]
+        return chars, empty
+    if op is _c.SUBPATTERN and not arg[1] and not arg[2]:  # a group without inline flags
+        return _first_of(arg[3])
+    if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+        found = _first_of(arg[2])
+        return None if found is None else (found[0], found[1] or arg[0] == 0)
+    return None  # any character, a back reference, anything unusual
+
+
+_COMBINED: dict[tuple[Pattern, ...], re.Pattern[str]] = {}
+
+
+def _combined_once(patterns: tuple[Pattern, ...]) -> re.Pattern[str]:
+    """Many first characters pick the same few patterns: compile each such set once."""
+    if patterns not in _COMBINED:
+        _COMBINED[patterns] = _combined(list(patterns))
+    return _COMBINED[patterns]
+
+
 @dataclass(frozen=True)
 class _Screen:
     """Whether any pattern allowed at one position can match a line, without trying each.
 
-    Patterns anchored at the line's start fail on its first characters: one combined match.
+    Patterns anchored at the line's start are picked by the line's first character (each pattern's
+    possible first characters are read off its regex); the few that remain run as one combined match.
     Patterns that float (`^.{0,N}X`) would be tried at N offsets: first one search for their literals.
     """
 
-    anchored: re.Pattern[str]
+    anchored: tuple[tuple[Pattern, re.Pattern[str] | None], ...]
     needs: re.Pattern[str]
     floating: re.Pattern[str]
+    by_first: dict[str, re.Pattern[str] | None]  # first character -> combined regex of the patterns it may start
 
     @classmethod
     def of(cls, wheres: tuple[str, ...]) -> _Screen:
         allowed = [pattern for pattern in PATTERNS if pattern.where in wheres]
         floating = [pattern for pattern in allowed if pattern.needs]
-        return cls(_combined([pattern for pattern in allowed if not pattern.needs]),
-                   re.compile("|".join(pattern.needs for pattern in floating) or r"(?!)"), _combined(floating))
+        anchored = tuple((pattern, _first_chars(pattern)) for pattern in allowed if not pattern.needs)
+        return cls(anchored, re.compile("|".join(pattern.needs for pattern in floating) or r"(?!)"), _combined(floating), {})
 
     def may_match(self, line: str) -> bool:
-        return bool(self.anchored.match(line) or (self.needs.search(line) and self.floating.match(line)))
+        first = line[:1]
+        if first in self.by_first:
+            anchored = self.by_first[first]
+        else:
+            candidates = tuple(pattern for pattern, chars in self.anchored if chars is None or chars.match(first))
+            anchored = self.by_first[first] = _combined_once(candidates) if candidates else None
+        return bool((anchored is not None and anchored.match(line)) or (self.needs.search(line) and self.floating.match(line)))
 
 
 _ALLOWED = {HEAD: (HEAD, EDGE, ANYWHERE), TAIL: (TAIL, EDGE, ANYWHERE), ANY_POSITION: (HEAD, TAIL, EDGE, ANYWHERE)}
