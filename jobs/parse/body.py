@@ -26,6 +26,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 import textwrap
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser
@@ -40,14 +41,32 @@ _PROSE_OPEN = "\ue002"  # private-use: a prose block (<p>, <li>, <h1>...) opens;
 _PROSE_CLOSE = "\ue003"  # private-use: a prose block closes
 _PRIVATE_MARKS = {ord(_PRE_TOKEN): None, ord(_CELL_MARK): None, ord(_PROSE_OPEN): None, ord(_PROSE_CLOSE): None}
 _PRE_PARAGRAPH = re.compile(rf"\A{_PRE_TOKEN}(\d+)\Z")
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 BLOCK_TAGS = (
-    "address|article|aside|blockquote|br|center|dd|details|dialog|div|dl|dt|fieldset|figcaption|figure|"
-    "footer|form|h[1-6]|header|hgroup|hr|li|main|nav|ol|p|pre|section|summary|table|tbody|tfoot|thead|tr|ul|caption"
+    "address", "article", "aside", "blockquote", "br", "center", "dd", "details", "dialog", "div", "dl", "dt", "fieldset",
+    "figcaption", "figure", "footer", "form", *_HEADINGS, "header", "hgroup", "hr", "li", "main", "nav", "ol", "p", "pre",
+    "section", "summary", "table", "tbody", "tfoot", "thead", "tr", "ul", "caption",
 )
-PROSE_TAGS = "p|li|h[1-6]|dt|dd|figcaption"
+PROSE_TAGS = ("p", "li", *_HEADINGS, "dt", "dd", "figcaption")
+
+
+def _alternation(words: Iterable[str]) -> str:
+    """A regex for exactly these words, as a trie (`d(?:d|iv|l|t)`): the engine tries a few first letters, not every word."""
+    unique = sorted(set(words))
+    if unique == [""]:
+        return ""
+    tails: dict[str, list[str]] = {}
+    for word in unique:
+        if word:
+            tails.setdefault(word[0], []).append(word[1:])
+    branches = [re.escape(first) + _alternation(rest) for first, rest in tails.items()]
+    body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+    return f"(?:{body})?" if "" in unique else body
+
+
 # Starts with a literal '<' (the engine skips ahead to it) and has a constant replacement.
-_BLOCK = re.compile(rf"<(?=/?(?:{BLOCK_TAGS})[\s/>])", re.IGNORECASE)
-_PROSE_START = re.compile(rf"<(?=(?:{PROSE_TAGS})[\s/>])", re.IGNORECASE)
+_BLOCK = re.compile(rf"<(?=/?{_alternation(BLOCK_TAGS)}[\s/>])", re.IGNORECASE)
+_PROSE_START = re.compile(rf"<(?={_alternation(PROSE_TAGS)}[\s/>])", re.IGNORECASE)
 # The close mark goes after `</p>` so element texts stay clean. One pass that finds each `>` and looks
 # behind it, with a constant replacement (a template or a str.replace per tag costs more). Exact lower-case
 # spellings only: after a rarer one (`</P >`) the text is read as prose, as before.
@@ -78,7 +97,7 @@ DROPPED_TAGS = [
     "script", "style", "svg", "noscript", "template", "iframe", "object", "embed", "canvas", "math",
     "button", "select", "textarea", "title", "noembed", "noframes",
 ]
-_DROPPED_TAG = re.compile(rf"<({'|'.join(DROPPED_TAGS)})(?=[\s/>])", re.IGNORECASE)
+_DROPPED_TAG = re.compile(rf"<({_alternation(DROPPED_TAGS)})(?=[\s/>])", re.IGNORECASE)
 IMAGE_ATTRIBUTES = ("data-original", "data-src", "data-actualsrc", "src")
 
 _CJK = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
@@ -146,28 +165,46 @@ def _image_urls(tree: LexborHTMLParser, rule: SourceRule) -> list[str]:
     return urls.clean_list(found)
 
 
-_PROMO_IMAGE = re.compile(r"qr[-_]?code|qrcode|erweima|二维码|wechat[-_]?qr|avatar|touxiang|头像|gravatar", re.IGNORECASE)
+_PROMO_IMAGE_NAMES = r"qr[-_]?code|qrcode|erweima|二维码|wechat[-_]?qr|avatar|touxiang|头像|gravatar"  # lower case
+_PROMO_IMAGE = re.compile(_PROMO_IMAGE_NAMES, re.IGNORECASE)
+_PROMO_IMAGE_LOWER = re.compile(_PROMO_IMAGE_NAMES)
 _NEAR_TEXT_LIMIT = 120  # the text of a credit or promo block is short; a longer parent is article text
+
+
+_NAMING_ATTRIBUTES = ("src", "alt", "class", "data-src", "title", "id")
 
 
 def _is_promo_or_avatar(node, attributes: dict[str, str | None]) -> bool:
     """A QR code or avatar by its name, or an image whose small enclosing block is a promo or credit line."""
-    named = " ".join(v for k, v in attributes.items() if v and k in ("src", "alt", "class", "data-src", "title", "id"))
-    if _PROMO_IMAGE.search(named):
-        return True
+    for value in map(attributes.get, _NAMING_ATTRIBUTES):
+        # A case-insensitive search cannot skip ahead; on ASCII, lower() and a plain search say the same, faster.
+        if value and (_PROMO_IMAGE_LOWER.search(value.lower()) if value.isascii() else _PROMO_IMAGE.search(value)):
+            return True
     parent = node.parent
     if parent is None or parent.tag in ("body", "html") or (parent.tag == "div" and parent.parent is not None and parent.parent.tag == "body"):
         return False  # straight in the body or its wrapper <div>: its text is the whole article
-    text = " ".join(parent.text(deep=True).replace(PARAGRAPH_BREAK, " ").split())
-    if not text:
+    text = _collapsed_within(parent.text(deep=True), _NEAR_TEXT_LIMIT)
+    if text == "":
         previous = parent.prev
         while previous is not None and previous.tag == "-text" and not previous.text(deep=False).translate(_PRIVATE_MARKS).strip():
             previous = previous.prev
-        text = " ".join(previous.text(deep=True).replace(PARAGRAPH_BREAK, " ").split()) if previous is not None else ""
-    if not text or len(text) > _NEAR_TEXT_LIMIT:
+        text = _collapsed_within(previous.text(deep=True), _NEAR_TEXT_LIMIT) if previous is not None else ""
+    if not text:
         return False
     pattern = boilerplate.match(text.translate(_PRIVATE_MARKS).strip(), boilerplate.ANY_POSITION)
     return pattern is not None and pattern.family in ("promo", "credit")
+
+
+def _collapsed_within(text: str, limit: int) -> str | None:
+    """`text` with its whitespace (paragraph breaks too) collapsed, or None when that is longer than `limit`.
+
+    A long text (a wrapper holding the article) is judged on a prefix first: collapsing a prefix gives a
+    prefix of the collapsed whole, so a prefix already over the limit settles it.
+    """
+    if len(text) > 4 * limit and len(" ".join(text[: 4 * limit].split())) > limit:
+        return None
+    collapsed = " ".join(text.split())
+    return collapsed if len(collapsed) <= limit else None
 
 
 def _image_url(attributes: dict[str, str | None], rule: SourceRule) -> str:
