@@ -181,7 +181,10 @@ def _is_promo_or_avatar(node, attributes: dict[str, str | None]) -> bool:
         if value and (_PROMO_IMAGE_LOWER.search(value.lower()) if value.isascii() else _PROMO_IMAGE.search(value)):
             return True
     parent = node.parent
-    if parent is None or parent.tag in ("body", "html") or (parent.tag == "div" and parent.parent is not None and parent.parent.tag == "body"):
+    if parent is None:
+        return False
+    tag = parent.tag
+    if tag in ("body", "html") or (tag == "div" and (grandparent := parent.parent) is not None and grandparent.tag == "body"):
         return False  # straight in the body or its wrapper <div>: its text is the whole article
     text = _collapsed_within(parent.text(deep=True), _NEAR_TEXT_LIMIT)
     if text == "":
@@ -272,8 +275,17 @@ def split_paragraphs(text: str) -> list[str]:
                         _append_paragraph(paragraphs, _CJK_LINE_BREAK.sub("", line), invisible)
                 else:
                     _append_paragraph(paragraphs, _CJK_LINE_BREAK.sub("", piece), invisible)
-        else:
-            _append_paragraph(paragraphs, chunk, invisible)
+            continue
+        # _append_paragraph, inlined: this is the path of almost every paragraph.
+        if _CELL_MARK in chunk:
+            chunk = chunk.replace(_CELL_MARK, " ")
+        if invisible:
+            chunk = chunk.translate(_INVISIBLE)
+        chunk = " ".join(chunk.split())
+        if "&" in chunk and _LEFTOVER_ENTITY.search(chunk):
+            chunk = " ".join(html_lib.unescape(chunk).split())  # double-escaped feeds
+        if chunk:
+            paragraphs.append(chunk)
     return paragraphs
 
 
@@ -294,7 +306,10 @@ def join_bare_labels(paragraphs: list[str]) -> list[str]:
 
     Labels of dropped media (`报道视频：`) are left for the boilerplate layer: what follows is not their value.
     """
-    if not any(p[-1] in "：:" for p in paragraphs):
+    for paragraph in paragraphs:
+        if paragraph[-1] in "：:":
+            break
+    else:
         return paragraphs
     joined: list[str] = []
     index = 0

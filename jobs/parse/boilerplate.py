@@ -256,6 +256,7 @@ def _first_of_op(op, arg) -> tuple[set[str], bool] | None:  # type: ignore[no-un
 
 
 _COMBINED: dict[tuple[Pattern, ...], re.Pattern[str]] = {}
+_UNSEEN = re.compile("")  # a first character the screen has not met yet
 
 
 def _combined_once(patterns: tuple[Pattern, ...]) -> re.Pattern[str]:
@@ -275,8 +276,8 @@ class _Screen:
     """
 
     anchored: tuple[tuple[Pattern, re.Pattern[str] | None], ...]
-    needs: re.Pattern[str]
-    floating: re.Pattern[str]
+    needs: re.Pattern[str] | None  # None: no floating pattern here
+    floating: re.Pattern[str] | None
     by_first: dict[str, re.Pattern[str] | None]  # first character -> combined regex of the patterns it may start
 
     @classmethod
@@ -284,16 +285,19 @@ class _Screen:
         allowed = [pattern for pattern in PATTERNS if pattern.where in wheres]
         floating = [pattern for pattern in allowed if pattern.needs]
         anchored = tuple((pattern, _first_chars(pattern)) for pattern in allowed if not pattern.needs)
-        return cls(anchored, re.compile("|".join(pattern.needs for pattern in floating) or r"(?!)"), _combined(floating), {})
+        if not floating:
+            return cls(anchored, None, None, {})
+        return cls(anchored, re.compile("|".join(pattern.needs for pattern in floating)), _combined(floating), {})
 
     def may_match(self, line: str) -> bool:
         first = line[:1]
-        if first in self.by_first:
-            anchored = self.by_first[first]
-        else:
+        anchored = self.by_first.get(first, _UNSEEN)
+        if anchored is _UNSEEN:
             candidates = tuple(pattern for pattern, chars in self.anchored if chars is None or chars.match(first))
             anchored = self.by_first[first] = _combined_once(candidates) if candidates else None
-        return bool((anchored is not None and anchored.match(line)) or (self.needs.search(line) and self.floating.match(line)))
+        if anchored is not None and anchored.match(line) is not None:
+            return True
+        return self.needs is not None and self.needs.search(line) is not None and self.floating.match(line) is not None
 
 
 _ALLOWED = {HEAD: (HEAD, EDGE, ANYWHERE), TAIL: (TAIL, EDGE, ANYWHERE), ANY_POSITION: (HEAD, TAIL, EDGE, ANYWHERE)}
@@ -305,6 +309,10 @@ def match(paragraph: str, where: str) -> Pattern | None:
     """The first pattern that matches the whole paragraph and may stand at `where` (HEAD, TAIL or ANY_POSITION)."""
     if len(paragraph) > MAX_LINE or not _SCREEN[where].may_match(paragraph):
         return None
+    return _first_match(paragraph, where)
+
+
+def _first_match(paragraph: str, where: str) -> Pattern | None:
     for pattern in PATTERNS:
         if (where == ANY_POSITION or pattern.where in (where, EDGE, ANYWHERE)) and pattern.regex.match(paragraph):
             return pattern
@@ -322,8 +330,9 @@ def clean(paragraphs: list[str], fields: dict[str, object]) -> list[str]:
     drop: dict[int, Pattern] = {}
     _scan(paragraphs, range(n), HEAD, HEAD_SLACK, drop)
     _scan(paragraphs, range(n - 1, -1, -1), TAIL, TAIL_SLACK, drop)
+    may_be_orphan = _SCREEN_ANYWHERE.may_match
     for index, paragraph in enumerate(paragraphs):
-        if index not in drop and len(paragraph) <= 24:
+        if len(paragraph) <= 24 and may_be_orphan(paragraph) and index not in drop:
             pattern = _match_anywhere(paragraph)
             if pattern:
                 drop[index] = pattern
@@ -344,10 +353,12 @@ def clean(paragraphs: list[str], fields: dict[str, object]) -> list[str]:
 
 def _scan(paragraphs: list[str], indices: range, where: str, slack: int, drop: dict[int, Pattern]) -> None:
     """Walk in from one end, marking matches; stop once `slack` kept lines have been passed."""
+    may_match = _SCREEN[where].may_match
     for index in indices:
         if index in drop:
             continue
-        pattern = match(paragraphs[index], where)
+        paragraph = paragraphs[index]
+        pattern = _first_match(paragraph, where) if len(paragraph) <= MAX_LINE and may_match(paragraph) else None
         if pattern is not None:
             drop[index] = pattern
             continue
