@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from selectolax.lexbor import LexborHTMLParser
 
 from jobs.parse import boilerplate, urls
+from jobs.parse.lifted import LiftedFields
 from jobs.parse.sources import SourceRule, rule_for
 
 PARAGRAPH_BREAK = "\u2029"
@@ -114,13 +115,13 @@ class Body:
     paragraphs: list[str]
     image_urls: list[str]
     link_urls: list[str]
-    fields: dict[str, object] = field(default_factory=dict)
+    fields: LiftedFields = field(default_factory=LiftedFields)
 
 
 def extract(html: str, source: str = "", generic: bool = True) -> Body:
     """Clean paragraphs, images and links of one body; `generic=False` skips the boilerplate layer (tests compare)."""
     rule = rule_for(source)
-    fields: dict[str, object] = {}
+    fields = LiftedFields()
     html = rule.prepare_html(html, fields)
     if _PRE_TOKEN in html or _CELL_MARK in html or _PROSE_OPEN in html or _PROSE_CLOSE in html:  # no forged markers
         html = html.translate(_PRIVATE_MARKS)

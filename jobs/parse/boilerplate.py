@@ -21,6 +21,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from re import _constants as _c, _parser
+from typing import Any
+
+from jobs.parse.lifted import LiftedFields
 
 HEAD_SLACK = 2  # kept lines allowed before the head scan stops
 TAIL_SLACK = 3  # kept lines allowed before the tail scan stops
@@ -176,7 +179,6 @@ PATTERNS: tuple[Pattern, ...] = (
 )
 
 _LONE_URL = re.compile(r"^https?://\S+$")
-_BY_FAMILY_LIFT = {"author": "byline", "outlet": "republished_from", "url": "original_url"}
 
 
 def _combined(patterns: list[Pattern]) -> re.Pattern[str]:
@@ -208,7 +210,7 @@ _CATEGORIES = {_c.CATEGORY_DIGIT: r"\d", _c.CATEGORY_NOT_DIGIT: r"\D", _c.CATEGO
                _c.CATEGORY_NOT_SPACE: r"\S", _c.CATEGORY_WORD: r"\w", _c.CATEGORY_NOT_WORD: r"\W"}
 
 
-def _first_of(items) -> tuple[set[str], bool] | None:  # type: ignore[no-untyped-def]
+def _first_of(items: Any) -> tuple[set[str], bool] | None:  # items: a parsed (sub)pattern of re._parser
     """(character-class items a match may start with, whether the sequence may match nothing); None: any character."""
     chars: set[str] = set()
     for op, arg in items:
@@ -221,7 +223,7 @@ def _first_of(items) -> tuple[set[str], bool] | None:  # type: ignore[no-untyped
     return chars, True
 
 
-def _first_of_op(op, arg) -> tuple[set[str], bool] | None:  # type: ignore[no-untyped-def]
+def _first_of_op(op: Any, arg: Any) -> tuple[set[str], bool] | None:
     if op is _c.LITERAL:
         return {re.escape(chr(arg))}, False
     if op is _c.IN:
@@ -319,10 +321,10 @@ def _first_match(paragraph: str, where: str) -> Pattern | None:
     return None
 
 
-def clean(paragraphs: list[str], fields: dict[str, object]) -> list[str]:
+def clean(paragraphs: list[str], fields: LiftedFields) -> list[str]:
     """Drop boilerplate lines from both ends (and lone labels anywhere); lift authors, outlets, URLs.
 
-    Each dropped line is recorded in fields["boilerplate"] as (family, paragraph), for tests and reports.
+    Each dropped line is recorded in fields.boilerplate as (family, paragraph), for tests and reports.
     """
     n = len(paragraphs)
     if not n:
@@ -339,14 +341,13 @@ def clean(paragraphs: list[str], fields: dict[str, object]) -> list[str]:
     if not drop:
         return paragraphs
     _drop_lone_urls_after(paragraphs, drop)
-    removed: list[tuple[str, str]] = fields.setdefault("boilerplate", [])  # type: ignore[assignment]
     kept = []
     for index, paragraph in enumerate(paragraphs):
         pattern = drop.get(index)
         if pattern is None:
             kept.append(paragraph)
             continue
-        removed.append((pattern.family, paragraph))
+        fields.boilerplate.append((pattern.family, paragraph))
         _lift(pattern, paragraph, fields)
     return kept
 
@@ -389,7 +390,7 @@ def _drop_lone_urls_after(paragraphs: list[str], drop: dict[int, Pattern]) -> No
 _LONE_URL_AS = {family: re.compile(r"^(?P<url>https?://\S+)$") for family in ("repost", "promo", "view_more")}
 
 
-def _lift(pattern: Pattern, paragraph: str, fields: dict[str, object]) -> None:
+def _lift(pattern: Pattern, paragraph: str, fields: LiftedFields) -> None:
     if not pattern.lifts:
         return
     found = pattern.regex.match(paragraph)
@@ -401,6 +402,12 @@ def _lift(pattern: Pattern, paragraph: str, fields: dict[str, object]) -> None:
         groups["author"] = author.group("author") if author else None
     for group in pattern.lifts:
         value = (groups.get(group) or "").strip(" \t'\"“”「」『』《》【】")
-        column = _BY_FAMILY_LIFT[group]
-        if value and not fields.get(column):
-            fields[column] = value
+        if not value:
+            continue
+        # The first value found wins (a source rule's runs before this layer).
+        if group == "author":
+            fields.byline = fields.byline or value
+        elif group == "outlet":
+            fields.republished_from = fields.republished_from or value
+        elif group == "url":
+            fields.original_url = fields.original_url or value
