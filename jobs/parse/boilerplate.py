@@ -18,9 +18,9 @@ original outlet into `republished_from`, the original URL into `original_url`.
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
-from re import _constants as _c, _parser
 from typing import Any
 
 from jobs.parse.lifted import LiftedFields
@@ -191,6 +191,12 @@ def _combined(patterns: list[Pattern]) -> re.Pattern[str]:
     return re.compile("|".join(parts)) if parts else re.compile(r"(?!)")
 
 
+# The regex parser of the standard library (private, and unknown to type stubs): it gives each pattern's
+# possible first characters. Any surprise in its output makes a pattern "may start with anything".
+_parser = importlib.import_module("re._parser")
+_c = importlib.import_module("re._constants")
+
+
 def _first_chars(pattern: Pattern) -> re.Pattern[str] | None:
     """A one-character regex that every line `pattern` matches starts with; None if any character may start one.
 
@@ -278,8 +284,7 @@ class _Screen:
     """
 
     anchored: tuple[tuple[Pattern, re.Pattern[str] | None], ...]
-    needs: re.Pattern[str] | None  # None: no floating pattern here
-    floating: re.Pattern[str] | None
+    floating: tuple[re.Pattern[str], re.Pattern[str]] | None  # (their literals, their combined regex); None: none here
     by_first: dict[str, re.Pattern[str] | None]  # first character -> combined regex of the patterns it may start
 
     @classmethod
@@ -288,8 +293,8 @@ class _Screen:
         floating = [pattern for pattern in allowed if pattern.needs]
         anchored = tuple((pattern, _first_chars(pattern)) for pattern in allowed if not pattern.needs)
         if not floating:
-            return cls(anchored, None, None, {})
-        return cls(anchored, re.compile("|".join(pattern.needs for pattern in floating)), _combined(floating), {})
+            return cls(anchored, None, {})
+        return cls(anchored, (re.compile("|".join(pattern.needs for pattern in floating)), _combined(floating)), {})
 
     def may_match(self, line: str) -> bool:
         first = line[:1]
@@ -299,7 +304,10 @@ class _Screen:
             anchored = self.by_first[first] = _combined_once(candidates) if candidates else None
         if anchored is not None and anchored.match(line) is not None:
             return True
-        return self.needs is not None and self.needs.search(line) is not None and self.floating.match(line) is not None
+        if self.floating is None:
+            return False
+        needs, floating = self.floating
+        return needs.search(line) is not None and floating.match(line) is not None
 
 
 _ALLOWED = {HEAD: (HEAD, EDGE, ANYWHERE), TAIL: (TAIL, EDGE, ANYWHERE), ANY_POSITION: (HEAD, TAIL, EDGE, ANYWHERE)}
