@@ -266,10 +266,19 @@ def split_paragraphs(text: str) -> list[str]:
     for chunk in text.split(PARAGRAPH_BREAK):
         if not chunk:
             continue
-        if chunk[0] in _PROSE_MARKS:
-            depth = depth + 1 if chunk[0] == _PROSE_OPEN else max(depth - 1, 0)
+        first = chunk[0]
+        if first == _PROSE_CLOSE:
+            if depth:
+                depth -= 1
+            if len(chunk) == 1:
+                continue
             chunk = chunk[1:]
-        if chunk.isspace() or not chunk:  # most chunks are the formatting between blocks
+        elif first == _PROSE_OPEN:
+            depth += 1
+            if len(chunk) == 1:
+                continue
+            chunk = chunk[1:]
+        if chunk.isspace():  # most chunks are the formatting between blocks
             continue
         if "\n" in chunk and "\n" in (chunk := chunk.strip()):
             for piece in _BLANK_LINE.split(chunk):
@@ -292,7 +301,6 @@ def split_paragraphs(text: str) -> list[str]:
     return paragraphs
 
 
-_PROSE_MARKS = _PROSE_OPEN + _PROSE_CLOSE
 # A line break that ends a paragraph in plain text: after sentence-ending punctuation (not before a
 # lowercase word: `etc.\nand`), or before a list marker (1. 1、 (1) ① - * •, 一、).
 _LIST_MARKER = r"(?:\d{1,2}[.、)）](?!\d)|[（(]\d{1,2}[)）]|[①-⑳]|[-*•·]\s|[一二三四五六七八九十]{1,3}、)"

@@ -81,8 +81,9 @@ class Pattern:
     where: str
     regex: re.Pattern[str]
     lifts: tuple[str, ...] = ()  # named groups lifted: author -> byline, outlet -> republished_from, url -> original_url
-    # A pattern that may start anywhere in the line (`^.{0,N}X`) names the literals X of which every line
-    # it matches holds one: the screen looks for them first (a fast search) instead of trying N offsets.
+    # A pattern that may start anywhere in the line (`^.{0,N}X`) names literals of which every line it
+    # matches holds one: the screen looks for them first (a fast search) instead of trying N offsets.
+    # Literals whose first character is rare in prose (not 不, 如, 作, i) keep that search quick.
     needs: str = ""
 
 
@@ -164,13 +165,13 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("promo", "ja", EDGE, r"^(?:フォローする|フォローしてね|チャンネル登録|友だち追加|メルマガ登録|購読する|お問い合わせ(?:は|先)).{0,80}$"),
     # --- copyright and site footers -----------------------------------------------------------
     _p("footer", "en", TAIL, r"^(?:©|\(c\)|（c）|Copyright\b).{0,120}$", flags=re.IGNORECASE),
-    _p("footer", "en", TAIL, r"^.{0,100}\bAll [Rr]ights [Rr]eserved\b.{0,60}$", needs="ights"),
+    _p("footer", "en", TAIL, r"^.{0,100}\bAll [Rr]ights [Rr]eserved\b.{0,60}$", needs="All [Rr]ights"),
     _p("footer", "zh", TAIL, r"^.{0,60}(?:版权所有|版權所有|著作权归|著作權歸|版权归|版權歸)(?!.{0,6}(?:纠纷|糾紛|诉讼|訴訟)).{0,80}$", needs="版权|版權|著作权|著作權"),
     _p("footer", "zh", EDGE, r"^.{0,40}(?:未经(?:许可|授权|允许|同意)|未經(?:許可|授權|允許|同意))[，,]?\s*(?:任何.{0,8})?(?:禁止|不得|严禁|嚴禁|请勿|請勿)"
                              r".{0,6}(?:转载|轉載|转发|使用|复制|複製).{0,60}$", needs="未经|未經"),
-    _p("footer", "zh", EDGE, r"^.{0,20}(?:转载请|轉載請|如需转载|如需轉載)(?:注明|联系|聯繫|私信|后台|保留).{0,80}$", needs="转载|轉載"),
+    _p("footer", "zh", EDGE, r"^.{0,20}(?:转载请|轉載請|如需转载|如需轉載)(?:注明|联系|聯繫|私信|后台|保留).{0,80}$", needs="载请|載請|需转载|需轉載"),
     _p("footer", "zh", TAIL, r"^.{0,20}(?:若有任何(?:錯誤|错误)或(?:建議|建议)|如有(?:侵权|侵權)|如涉及(?:侵权|版权)|本文(?:仅|僅)?代表作者(?:个人|個人)?(?:观点|觀點)|"
-                             r"(?:文章|本文)(?:内容)?(?:为|為|系)作者(?:独立|個人|个人)观点|不代表.{0,20}(?:立场|立場)|免责声明|免責聲明).{0,160}$", needs="若有任何|如有侵|如涉及|作者|不代表|免责声明|免責聲明"),
+                             r"(?:文章|本文)(?:内容)?(?:为|為|系)作者(?:独立|個人|个人)观点|不代表.{0,20}(?:立场|立場)|免责声明|免責聲明).{0,160}$", needs="若有任何|侵权|侵權|版权|观点|觀點|立场|立場|免责声明|免責聲明"),
     _p("footer", "en", TAIL, r"^(?:Disclaimer|The views expressed|Opinions expressed)\b.{0,200}$", flags=re.IGNORECASE),
     _p("footer", "ja", TAIL, r"^.{0,40}(?:無断転載(?:を)?禁(?:じます|止)|転載禁止|無断複製・転載を禁じます).{0,40}$", needs="無断|転載禁止"),
     # --- lone labels and symbols --------------------------------------------------------------
@@ -264,7 +265,6 @@ def _first_of_op(op: Any, arg: Any) -> tuple[set[str], bool] | None:
 
 
 _COMBINED: dict[tuple[Pattern, ...], re.Pattern[str]] = {}
-_UNSEEN = re.compile("")  # a first character the screen has not met yet
 
 
 def _combined_once(patterns: tuple[Pattern, ...]) -> re.Pattern[str]:
@@ -275,39 +275,55 @@ def _combined_once(patterns: tuple[Pattern, ...]) -> re.Pattern[str]:
 
 
 @dataclass(frozen=True)
+class _Candidates:
+    """For one first character: one regex saying whether any of its patterns can match, and the patterns."""
+
+    anchored: re.Pattern[str] | None  # the anchored patterns this character may start, combined
+    patterns: tuple[Pattern, ...]  # those and the floating ones, in PATTERNS order
+
+
+@dataclass(frozen=True)
 class _Screen:
-    """Whether any pattern allowed at one position can match a line, without trying each.
+    """The first pattern allowed at one position that matches a line, without trying each.
 
     Patterns anchored at the line's start are picked by the line's first character (each pattern's
     possible first characters are read off its regex); the few that remain run as one combined match.
     Patterns that float (`^.{0,N}X`) would be tried at N offsets: first one search for their literals.
+    Only a line that passes is tried pattern by pattern, in table order, as before.
     """
 
     anchored: tuple[tuple[Pattern, re.Pattern[str] | None], ...]
-    floating: tuple[re.Pattern[str], re.Pattern[str]] | None  # (their literals, their combined regex); None: none here
-    by_first: dict[str, re.Pattern[str] | None]  # first character -> combined regex of the patterns it may start
+    floating: tuple[Pattern, ...]
+    floating_screen: tuple[re.Pattern[str], re.Pattern[str]] | None  # (their literals, their combined regex)
+    by_first: dict[str, _Candidates]
 
     @classmethod
     def of(cls, wheres: tuple[str, ...]) -> _Screen:
         allowed = [pattern for pattern in PATTERNS if pattern.where in wheres]
-        floating = [pattern for pattern in allowed if pattern.needs]
+        floating = tuple(pattern for pattern in allowed if pattern.needs)
         anchored = tuple((pattern, _first_chars(pattern)) for pattern in allowed if not pattern.needs)
-        if not floating:
-            return cls(anchored, None, {})
-        return cls(anchored, (re.compile("|".join(pattern.needs for pattern in floating)), _combined(floating)), {})
+        screen = (re.compile("|".join(pattern.needs for pattern in floating)), _combined(list(floating))) if floating else None
+        return cls(anchored, floating, screen, {})
 
-    def may_match(self, line: str) -> bool:
+    def _candidates(self, first: str) -> _Candidates:
+        picked = tuple(pattern for pattern, chars in self.anchored if chars is None or chars.match(first))
+        ordered = tuple(pattern for pattern in PATTERNS if pattern in picked or pattern in self.floating)
+        candidates = self.by_first[first] = _Candidates(_combined_once(picked) if picked else None, ordered)
+        return candidates
+
+    def first_match(self, line: str) -> Pattern | None:
         first = line[:1]
-        anchored = self.by_first.get(first, _UNSEEN)
-        if anchored is _UNSEEN:
-            candidates = tuple(pattern for pattern, chars in self.anchored if chars is None or chars.match(first))
-            anchored = self.by_first[first] = _combined_once(candidates) if candidates else None
-        if anchored is not None and anchored.match(line) is not None:
-            return True
-        if self.floating is None:
-            return False
-        needs, floating = self.floating
-        return needs.search(line) is not None and floating.match(line) is not None
+        candidates = self.by_first.get(first) or self._candidates(first)
+        if candidates.anchored is None or candidates.anchored.match(line) is None:
+            if self.floating_screen is None:
+                return None
+            needs, floating = self.floating_screen
+            if needs.search(line) is None or floating.match(line) is None:
+                return None
+        for pattern in candidates.patterns:
+            if pattern.regex.match(line):
+                return pattern
+        return None
 
 
 _ALLOWED = {HEAD: (HEAD, EDGE, ANYWHERE), TAIL: (TAIL, EDGE, ANYWHERE), ANY_POSITION: (HEAD, TAIL, EDGE, ANYWHERE)}
@@ -317,16 +333,7 @@ _SCREEN_ANYWHERE = _Screen.of((ANYWHERE,))
 
 def match(paragraph: str, where: str) -> Pattern | None:
     """The first pattern that matches the whole paragraph and may stand at `where` (HEAD, TAIL or ANY_POSITION)."""
-    if len(paragraph) > MAX_LINE or not _SCREEN[where].may_match(paragraph):
-        return None
-    return _first_match(paragraph, where)
-
-
-def _first_match(paragraph: str, where: str) -> Pattern | None:
-    for pattern in PATTERNS:
-        if (where == ANY_POSITION or pattern.where in (where, EDGE, ANYWHERE)) and pattern.regex.match(paragraph):
-            return pattern
-    return None
+    return None if len(paragraph) > MAX_LINE else _SCREEN[where].first_match(paragraph)
 
 
 def clean(paragraphs: list[str], fields: LiftedFields) -> list[str]:
@@ -340,12 +347,10 @@ def clean(paragraphs: list[str], fields: LiftedFields) -> list[str]:
     drop: dict[int, Pattern] = {}
     _scan(paragraphs, range(n), HEAD, HEAD_SLACK, drop)
     _scan(paragraphs, range(n - 1, -1, -1), TAIL, TAIL_SLACK, drop)
-    may_be_orphan = _SCREEN_ANYWHERE.may_match
+    orphan = _SCREEN_ANYWHERE.first_match
     for index, paragraph in enumerate(paragraphs):
-        if len(paragraph) <= 24 and may_be_orphan(paragraph) and index not in drop:
-            pattern = _match_anywhere(paragraph)
-            if pattern:
-                drop[index] = pattern
+        if len(paragraph) <= 24 and index not in drop and (pattern := orphan(paragraph)) is not None:
+            drop[index] = pattern
     if not drop:
         return paragraphs
     _drop_lone_urls_after(paragraphs, drop)
@@ -362,27 +367,18 @@ def clean(paragraphs: list[str], fields: LiftedFields) -> list[str]:
 
 def _scan(paragraphs: list[str], indices: range, where: str, slack: int, drop: dict[int, Pattern]) -> None:
     """Walk in from one end, marking matches; stop once `slack` kept lines have been passed."""
-    may_match = _SCREEN[where].may_match
+    first_match = _SCREEN[where].first_match
     for index in indices:
         if index in drop:
             continue
         paragraph = paragraphs[index]
-        pattern = _first_match(paragraph, where) if len(paragraph) <= MAX_LINE and may_match(paragraph) else None
+        pattern = first_match(paragraph) if len(paragraph) <= MAX_LINE else None
         if pattern is not None:
             drop[index] = pattern
             continue
         slack -= 1
         if slack < 0:
             return
-
-
-def _match_anywhere(paragraph: str) -> Pattern | None:
-    if not _SCREEN_ANYWHERE.may_match(paragraph):
-        return None
-    for pattern in PATTERNS:
-        if pattern.where == ANYWHERE and pattern.regex.match(paragraph):
-            return pattern
-    return None
 
 
 def _drop_lone_urls_after(paragraphs: list[str], drop: dict[int, Pattern]) -> None:
