@@ -74,7 +74,7 @@ MEDIA_LABELS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: each is one table entry
 class Pattern:
     family: str
     language: str
@@ -307,7 +307,8 @@ class _Screen:
 
     def _candidates(self, first: str) -> _Candidates:
         picked = tuple(pattern for pattern, chars in self.anchored if chars is None or chars.match(first))
-        ordered = tuple(pattern for pattern in PATTERNS if pattern in picked or pattern in self.floating)
+        chosen = {id(pattern) for pattern in picked + self.floating}
+        ordered = tuple(pattern for pattern in PATTERNS if id(pattern) in chosen)
         candidates = self.by_first[first] = _Candidates(_combined_once(picked) if picked else None, ordered)
         return candidates
 
