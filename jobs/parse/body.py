@@ -137,7 +137,8 @@ def extract(html: str, source: str = "", generic: bool = True) -> Body:
         _mark_tables(tree)
     # Each css() is a walk of the tree: skip the ones that cannot match.
     image_urls = _image_urls(tree, rule) if _HAS_IMG.search(html) else []
-    link_urls = urls.clean_list(n.attributes.get("href") or "" for n in tree.css("a[href]")) if _HAS_LINK.search(html) else []
+    # attrs.get reads one attribute; .attributes would build a dict of all of them.
+    link_urls = urls.clean_list(n.attrs.get("href") or "" for n in tree.css("a[href]")) if _HAS_LINK.search(html) else []
     verbatim = _lift_pre_blocks(tree) if _HAS_PRE.search(html) else []
     root = tree.body or tree.root
     text = root.text(deep=True) if root is not None else ""
