@@ -100,6 +100,9 @@ DROPPED_TAGS = [
     "button", "select", "textarea", "title", "noembed", "noframes",
 ]
 _DROPPED_TAG = re.compile(rf"<({_alternation(DROPPED_TAGS)})(?=[\s/>])", re.IGNORECASE)
+# One scan of the raw HTML for both: dropped elements (their names), and literal `<Word>` candidates (an
+# empty name). A dropped element's name is a known tag, so the literal test it shadows could not matter.
+_TAG_SCAN = re.compile(rf"<(?:(?i:({_alternation(DROPPED_TAGS)}))(?=[\s/>])|/?+[a-z0-9_.]*+[A-Z][A-Za-z0-9_.]*+>)")
 IMAGE_ATTRIBUTES = ("data-original", "data-src", "data-actualsrc", "src")
 
 _CJK = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
@@ -125,12 +128,14 @@ def extract(html: str, source: str = "", generic: bool = True) -> Body:
     html = rule.prepare_html(html, fields)
     if _PRE_TOKEN in html or _CELL_MARK in html or _PROSE_OPEN in html or _PROSE_CLOSE in html:  # no forged markers
         html = html.translate(_PRIVATE_MARKS)
-    if _LITERAL_TAG.search(html):
+    dropped = _TAG_SCAN.findall(html)  # names of dropped elements; "" for each literal-tag candidate
+    if "" in dropped:
         html = _LITERAL_TAG.sub(_escape_unknown_tag, html)
+        dropped = _DROPPED_TAG.findall(html)
     marked = _PROSE_END.sub(">" + PARAGRAPH_BREAK + _PROSE_CLOSE, _PROSE_START.sub(PARAGRAPH_BREAK + _PROSE_OPEN + "<", html))
     tree = LexborHTMLParser(_BLOCK.sub(PARAGRAPH_BREAK + "<", marked))
     rule.clean_tree(tree, fields)
-    present = {tag.lower() for tag in _DROPPED_TAG.findall(html)}
+    present = {tag.lower() for tag in dropped}
     if present:  # each strip is a walk of the tree: do only the ones that can match
         tree.strip_tags(sorted(present))
     if _TABLE.search(html):
