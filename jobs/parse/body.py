@@ -29,7 +29,7 @@ import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from jobs.parse import boilerplate, urls
 from jobs.parse.lifted import LiftedFields
@@ -140,10 +140,11 @@ def extract(html: str, source: str = "", generic: bool = True) -> Body:
         tree.strip_tags(sorted(present))
     if _TABLE.search(html):
         _mark_tables(tree)
-    # Each css() is a walk of the tree: skip the ones that cannot match.
-    image_urls = _image_urls(tree, rule) if _HAS_IMG.search(html) else []
+    # Each css() is a walk of the tree: skip the ones that cannot match; images and links share one.
+    image_nodes, link_nodes = _images_and_links(tree, _HAS_IMG.search(html) is not None, _HAS_LINK.search(html) is not None)
+    image_urls = _image_urls(image_nodes, rule) if image_nodes else []
     # attrs.get reads one attribute; .attributes would build a dict of all of them.
-    link_urls = urls.clean_list(n.attrs.get("href") or "" for n in tree.css("a[href]")) if _HAS_LINK.search(html) else []
+    link_urls = urls.clean_list(n.attrs.get("href") or "" for n in link_nodes) if link_nodes else []
     verbatim = _lift_pre_blocks(tree) if _HAS_PRE.search(html) else []
     root = tree.body or tree.root
     text = root.text(deep=True) if root is not None else ""
@@ -162,10 +163,18 @@ def _escape_unknown_tag(found: re.Match[str]) -> str:
     return found.group(0) if _KNOWN.fullmatch(found.group(2)) else f"&lt;{found.group(1)}{found.group(2)}&gt;"
 
 
-def _image_urls(tree: LexborHTMLParser, rule: SourceRule) -> list[str]:
+def _images_and_links(tree: LexborHTMLParser, images: bool, links: bool) -> tuple[list[LexborNode], list[LexborNode]]:
+    """The <img> and <a href> elements asked for, each in document order."""
+    if images and links:
+        both = tree.css("img, a[href]")
+        return [node for node in both if node.tag == "img"], [node for node in both if node.tag != "img"]
+    return (tree.css("img") if images else []), (tree.css("a[href]") if links else [])
+
+
+def _image_urls(nodes: list[LexborNode], rule: SourceRule) -> list[str]:
     """Body images, minus placeholders, tracking pixels and the QR codes / avatars of promo and credit blocks."""
     found = []
-    for node in tree.css("img"):
+    for node in nodes:
         attributes = node.attributes
         if urls.is_tracking_pixel(attributes) or _is_promo_or_avatar(node, attributes):
             continue
@@ -182,7 +191,7 @@ _NEAR_TEXT_LIMIT = 120  # the text of a credit or promo block is short; a longer
 _NAMING_ATTRIBUTES = ("src", "alt", "class", "data-src", "title", "id")
 
 
-def _is_promo_or_avatar(node, attributes: dict[str, str | None]) -> bool:
+def _is_promo_or_avatar(node: LexborNode, attributes: dict[str, str | None]) -> bool:
     """A QR code or avatar by its name, or an image whose small enclosing block is a promo or credit line."""
     for value in map(attributes.get, _NAMING_ATTRIBUTES):
         # A case-insensitive search cannot skip ahead; on ASCII, lower() and a plain search say the same, faster.
