@@ -65,9 +65,14 @@ def _alternation(words: Iterable[str]) -> str:
     return f"(?:{body})?" if "" in unique else body
 
 
+def _names(words: Iterable[str]) -> str:
+    """`_alternation`, after a look-ahead for the possible first letters: most tags fail that one test."""
+    return f"(?=[{''.join(sorted({re.escape(word[0]) for word in words}))}]){_alternation(words)}"
+
+
 # Starts with a literal '<' (the engine skips ahead to it) and has a constant replacement.
 _BLOCK = re.compile(rf"<(?=/?{_alternation(BLOCK_TAGS)}[\s/>])", re.IGNORECASE)
-_PROSE_START = re.compile(rf"<(?={_alternation(PROSE_TAGS)}[\s/>])", re.IGNORECASE)
+_PROSE_START = re.compile(rf"<(?={_names(PROSE_TAGS)}[\s/>])", re.IGNORECASE)
 # The close mark goes after `</p>` so element texts stay clean. One pass that finds each `>` and looks
 # behind it, with a constant replacement (a template or a str.replace per tag costs more). Exact lower-case
 # spellings only: after a rarer one (`</P >`) the text is read as prose, as before.
@@ -99,10 +104,10 @@ DROPPED_TAGS = [
     "script", "style", "svg", "noscript", "template", "iframe", "object", "embed", "canvas", "math",
     "button", "select", "textarea", "title", "noembed", "noframes",
 ]
-_DROPPED_TAG = re.compile(rf"<({_alternation(DROPPED_TAGS)})(?=[\s/>])", re.IGNORECASE)
+_DROPPED_TAG = re.compile(rf"<({_names(DROPPED_TAGS)})(?=[\s/>])", re.IGNORECASE)
 # One scan of the raw HTML for both: dropped elements (their names), and literal `<Word>` candidates (an
 # empty name). A dropped element's name is a known tag, so the literal test it shadows could not matter.
-_TAG_SCAN = re.compile(rf"<(?:(?i:({_alternation(DROPPED_TAGS)}))(?=[\s/>])|/?+[a-z0-9_.]*+[A-Z][A-Za-z0-9_.]*+>)")
+_TAG_SCAN = re.compile(rf"<(?:(?i:({_names(DROPPED_TAGS)}))(?=[\s/>])|/?+[a-z0-9_.]*+[A-Z][A-Za-z0-9_.]*+>)")
 IMAGE_ATTRIBUTES = ("data-original", "data-src", "data-actualsrc", "src")
 
 _CJK = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
