@@ -206,7 +206,7 @@ def _first_chars(pattern: Pattern) -> re.Pattern[str] | None:
     """
     try:
         chars = _first_of(_parser.parse(pattern.regex.pattern, pattern.regex.flags))
-    except (re.error, TypeError, ValueError):
+    except (re.error, TypeError, ValueError, AttributeError, IndexError):  # an unexpected parse: no shortcut
         return None
     if chars is None or chars[1] or not chars[0]:  # any character, or the whole pattern may match nothing
         return None
