@@ -1,6 +1,12 @@
 """Extraction speed: jobs.parse.body.extract(body, source) vs a bare lexbor parse plus text().
 
     python bench/extraction.py [RAW_DIR] [--limit N] [--rounds R] [--code DIR] [--profile]
+    python bench/extraction.py [RAW_DIR] [--limit N] [--rounds R] --code NEW --against OLD
+
+With --against, two code trees are timed side by side: each round runs one
+fresh process per tree (order alternating), each timing the same bodies (those
+both trees accept) three times in CPU time and keeping its best; the table gives the
+median over rounds of each tree and the ratio NEW / OLD of the medians.
 
 Bodies are split from their front matter up front (jobs.parse.front_matter, in
 memory), so both sides time the HTML work alone:
@@ -21,10 +27,13 @@ from collections import defaultdict
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+# Wall time by default; side by side, each process's CPU time (the machine may be shared: time spent
+# waiting for a core is not the code's).
+clock = time.perf_counter
 
 
-def load(raw_dir: Path, limit: int) -> list[tuple[str, str, str, bytes]]:
-    """(raw_path, source, body_html, raw bytes) of every file that parses."""
+def load(raw_dir: Path, limit: int, only: set[str] | None = None) -> list[tuple[str, str, str, bytes]]:
+    """(raw_path, source, body_html, raw bytes) of every file that parses (of `only`, when given)."""
     from jobs.parse.decode import decode, normalise_newlines
     from jobs.errors import Rejected
     from jobs.parse.front_matter import split_front_matter
@@ -38,6 +47,8 @@ def load(raw_dir: Path, limit: int) -> list[tuple[str, str, str, bytes]]:
     if limit and limit < len(paths):  # an even stride, not the first N: those would be a few sources only
         paths = paths[:: len(paths) // limit][:limit]
     for path in paths:
+        if only is not None and str(Path(path).relative_to(raw_dir)) not in only:
+            continue
         data = Path(path).read_bytes()
         try:
             metadata, body = split_front_matter(normalise_newlines(decode(data)[0]))
@@ -52,26 +63,26 @@ def load(raw_dir: Path, limit: int) -> list[tuple[str, str, str, bytes]]:
 
 def time_extract(items) -> float:
     from jobs.parse.body import extract
-    clock = time.perf_counter()
+    start = clock()
     for _, source, body, _ in items:
         extract(body, source)
-    return time.perf_counter() - clock
+    return clock() - start
 
 
 def time_bare(items) -> float:
     from selectolax.lexbor import LexborHTMLParser
-    clock = time.perf_counter()
+    start = clock()
     for _, _, body, _ in items:
         LexborHTMLParser(body).body.text()
-    return time.perf_counter() - clock
+    return clock() - start
 
 
 def time_parse_article(items) -> float:
     from jobs.parse.record import parse_article
-    clock = time.perf_counter()
+    start = clock()
     for raw_path, _, _, data in items:
         parse_article(data, raw_path)
-    return time.perf_counter() - clock
+    return clock() - start
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,15 +92,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--code", type=Path, help="Import jobs/ from this tree instead of the live project.")
     parser.add_argument("--profile", action="store_true", help="cProfile extract() over all bodies, top 20 by own time.")
+    parser.add_argument("--against", type=Path, help="Time --code (default: this project) side by side with this tree.")
+    parser.add_argument("--child", choices=("list", "time"), help=argparse.SUPPRESS)
+    parser.add_argument("--only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.code:
-        sys.path.insert(0, str(args.code.resolve()))
+    # The tree under test comes first on the path, before any installed copy of the project.
+    sys.path.insert(0, str((args.code or BENCH.parent).resolve()))
     raw_dir = args.raw_dir
     if raw_dir is None:
         sys.path.insert(0, str(BENCH))
         from make_corpus import grow
         raw_dir = Path("/tmp/article-lake-bench/raw-extraction-5000")
         grow(raw_dir, 5000)
+    if args.child:
+        return child(args, raw_dir)
+    if args.against:
+        return side_by_side(args, raw_dir)
     import jobs
     items = load(raw_dir, args.limit)
     body_bytes = sum(len(b.encode()) for _, _, b, _ in items)
@@ -137,6 +155,61 @@ def main(argv: list[str] | None = None) -> int:
         print("\n```")
         pstats.Stats(profile, stream=sys.stdout).sort_stats("tottime").print_stats(20)
         print("```")
+    return 0
+
+
+def child(args: argparse.Namespace, raw_dir: Path) -> int:
+    """One tree in a fresh process: list the bodies it accepts, or time extract/bare/parse_article on `--only`."""
+    import json
+    only = set(args.only.read_text().splitlines()) if args.only else None
+    items = load(raw_dir, args.limit, only)
+    if args.child == "list":
+        print("\n".join(item[0] for item in items))
+        return 0
+    global clock
+    clock = time.process_time
+    time_extract(items[:200]), time_bare(items[:200])
+    ext = min(time_extract(items) for _ in range(3))
+    bare = min(time_bare(items) for _ in range(3))
+    whole = min(time_parse_article(items) for _ in range(2))
+    print(json.dumps({"n": len(items), "extract": ext, "bare": bare, "whole": whole}))
+    return 0
+
+
+def side_by_side(args: argparse.Namespace, raw_dir: Path) -> int:
+    import json
+    import statistics
+    import subprocess
+    import tempfile
+
+    new, old = (args.code or BENCH.parent).resolve(), args.against.resolve()
+    base = [sys.executable, str(Path(__file__).resolve()), str(raw_dir), "--limit", str(args.limit)]
+
+    def run(tree: Path, *extra: str) -> str:
+        return subprocess.run([*base, "--code", str(tree), *extra], check=True, capture_output=True, text=True).stdout
+
+    common = set(run(new, "--child", "list").splitlines()) & set(run(old, "--child", "list").splitlines())
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
+        handle.write("\n".join(sorted(common)))
+    runs: dict[Path, list[dict]] = {new: [], old: []}
+    for round_ in range(args.rounds):
+        for tree in ((old, new) if round_ % 2 == 0 else (new, old)):
+            runs[tree].append(json.loads(run(tree, "--child", "time", "--only", handle.name)))
+    Path(handle.name).unlink()
+    n = runs[new][0]["n"]
+    median = {tree: {key: statistics.median(r[key] for r in rs) for key in ("extract", "bare", "whole")} for tree, rs in runs.items()}
+    print(f"## Extraction side by side: {n} bodies both trees accept, from {raw_dir}; {args.rounds} rounds, "
+          f"one process per tree per round (order alternating), CPU time, best of 3 passes in each; medians over rounds\n")
+    print("| code | extract us/body | bare us/body | extract / bare | parse_article us/file |")
+    print("|---|---:|---:|---:|---:|")
+    for label, tree in (("old", old), ("new", new)):
+        m = median[tree]
+        print(f"| {label}: {tree} | {m['extract'] / n * 1e6:.0f} | {m['bare'] / n * 1e6:.0f} | {m['extract'] / m['bare']:.2f}x | "
+              f"{m['whole'] / n * 1e6:.0f} |")
+    per_round = [a["extract"] / b["extract"] for a, b in zip(runs[new], runs[old])]
+    print(f"\n**extract new / old = {median[new]['extract'] / median[old]['extract']:.2f}x** (medians; per round: "
+          f"{', '.join(f'{r:.2f}' for r in per_round)}); parse_article new / old = "
+          f"{median[new]['whole'] / median[old]['whole']:.2f}x")
     return 0
 
 

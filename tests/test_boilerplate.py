@@ -10,13 +10,14 @@ import pytest
 
 from jobs.parse import boilerplate
 from jobs.parse.body import extract
+from jobs.parse.lifted import LiftedFields
 from paths import REPO
 
 BODY = ["这是文章的第一段正文，讲了一件事情。", "第二段继续讲述细节，内容比较长。", "第三段是结尾，总结全文。"]
 
 
-def clean(head: list[str], tail: list[str], body: list[str] = BODY) -> tuple[list[str], dict]:
-    fields: dict = {}
+def clean(head: list[str], tail: list[str], body: list[str] = BODY) -> tuple[list[str], LiftedFields]:
+    fields = LiftedFields()
     return boilerplate.clean(head + body + tail, fields), fields
 
 
@@ -62,7 +63,7 @@ def clean(head: list[str], tail: list[str], body: list[str] = BODY) -> tuple[lis
 def test_each_family_is_dropped_at_the_end(line, family):
     paragraphs, fields = clean([], [line])
     assert paragraphs == BODY
-    assert fields["boilerplate"] == [(family, line)]
+    assert fields.boilerplate == [(family, line)]
 
 
 @pytest.mark.parametrize("line", [
@@ -73,27 +74,27 @@ def test_each_family_is_dropped_at_the_end(line, family):
 ])
 def test_credit_and_repost_lines_at_the_start_are_dropped(line):
     paragraphs, fields = clean([line], [])
-    assert paragraphs == BODY and fields["boilerplate"][0][1] == line
+    assert paragraphs == BODY and fields.boilerplate[0][1] == line
 
 
 def test_what_is_worth_keeping_is_lifted():
     _, fields = clean(["本文来自微信公众号：某某研究社（ID：mouresearch），作者：李雷，经授权发布。"], ["原文链接：https://example.org/p/1"])
-    assert (fields["republished_from"], fields["byline"], fields["original_url"]) == ("某某研究社", "李雷", "https://example.org/p/1")
+    assert (fields.republished_from, fields.byline, fields.original_url) == ("某某研究社", "李雷", "https://example.org/p/1")
     _, fields = clean(["By Jane Roe, Example Wire"], ["Originally published at Example Weekly: https://example.org/x"])
-    assert (fields["byline"], fields["republished_from"], fields["original_url"]) == ("Jane Roe", "Example Weekly", "https://example.org/x")
+    assert (fields.byline, fields.republished_from, fields.original_url) == ("Jane Roe", "Example Weekly", "https://example.org/x")
     _, fields = clean(["作者 | 韩梅梅 编辑 | 李雷"], [])
-    assert fields["byline"] == "韩梅梅"
+    assert fields.byline == "韩梅梅"
 
 
 def test_a_bare_url_after_a_notice_is_part_of_it():
     paragraphs, fields = clean([], ["原文链接：", "https://example.org/p/2"])
-    assert paragraphs == BODY and fields["original_url"] == "https://example.org/p/2"
+    assert paragraphs == BODY and fields.original_url == "https://example.org/p/2"
 
 
 def test_a_stack_of_footer_lines_is_peeled_whole():
     tail = ["作者 | 韩梅梅", "编辑 | 李雷", "扫码关注我们", "阅读原文", "版权所有，未经授权禁止转载。"]
     paragraphs, fields = clean([], tail)
-    assert paragraphs == BODY and [line for _, line in fields["boilerplate"]] == tail
+    assert paragraphs == BODY and [line for _, line in fields.boilerplate] == tail
 
 
 @pytest.mark.parametrize("line", [
@@ -102,7 +103,7 @@ def test_a_stack_of_footer_lines_is_peeled_whole():
 def test_the_same_words_mid_article_are_content(line):
     body = [f"第{i}段正文，叙述事情的经过。" for i in range(12)]
     mixed = body[:6] + [line] + body[6:]
-    assert boilerplate.clean(list(mixed), {}) == mixed
+    assert boilerplate.clean(list(mixed), LiftedFields()) == mixed
 
 
 @pytest.mark.parametrize("line", [
@@ -114,13 +115,13 @@ def test_the_same_words_mid_article_are_content(line):
 ])
 def test_lookalike_sentences_at_the_edges_stay(line):
     paragraphs, fields = clean([line], [line])
-    assert paragraphs == [line] + BODY + [line] and "boilerplate" not in fields
+    assert paragraphs == [line] + BODY + [line] and not fields.boilerplate
 
 
 def test_lone_labels_and_symbols_left_by_dropped_embeds_go_anywhere():
     body = [f"第{i}段正文，叙述事情的经过。" for i in range(10)]
     paragraphs, fields = clean([], [], body[:5] + ["报道视频：", "+", "Video:"] + body[5:])
-    assert paragraphs == body and [f for f, _ in fields["boilerplate"]] == ["orphan"] * 3
+    assert paragraphs == body and [f for f, _ in fields.boilerplate] == ["orphan"] * 3
 
 
 def test_a_long_paragraph_is_never_boilerplate():
@@ -135,7 +136,7 @@ def test_extract_runs_the_layer_after_the_source_rule_and_drops_promo_images():
     body = extract(html, "某新源")
     assert body.paragraphs == ["正文第一段。", "正文第二段。"]
     assert body.image_urls == ["https://img.example.org/pic.png"]
-    assert body.fields["byline"] == "韩梅梅"
+    assert body.fields.byline == "韩梅梅"
 
 
 def test_every_family_is_documented_in_the_readme():

@@ -62,7 +62,7 @@ def test_more_corpus_golden(golden):
     path = MORE_CORPUS / golden["raw_path"]
     record, html = _body(path, golden["raw_path"])
     paragraphs = record["paragraphs"]
-    removed = extract(html, record["source"]).fields.get("boilerplate", [])
+    removed = extract(html, record["source"]).fields.boilerplate
     assert _sha(record["source"]) == golden["source_sha"]
     assert [family for family, _ in removed] == golden["removed"]  # boilerplate out
     assert [_sha(line) for _, line in removed] == golden["removed_sha"]
@@ -90,7 +90,7 @@ def test_no_paragraph_is_dropped_unless_it_matches_a_documented_pattern():
         record, html = parsed
         before = extract(html, record["source"], generic=False).paragraphs
         after = extract(html, record["source"])
-        removed = after.fields.get("boilerplate", [])
+        removed = after.fields.boilerplate
         # What went is exactly what the layer reports, in order; everything else is untouched.
         remaining = list(before)
         for _, line in removed:

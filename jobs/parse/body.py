@@ -26,11 +26,13 @@ from __future__ import annotations
 import html as html_lib
 import re
 import textwrap
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from jobs.parse import boilerplate, urls
+from jobs.parse.lifted import LiftedFields
 from jobs.parse.sources import SourceRule, rule_for
 
 PARAGRAPH_BREAK = "\u2029"
@@ -39,19 +41,43 @@ _CELL_MARK = "\ue001"  # private-use: starts a table cell; becomes a space
 _PROSE_OPEN = "\ue002"  # private-use: a prose block (<p>, <li>, <h1>...) opens; its newlines are spaces
 _PROSE_CLOSE = "\ue003"  # private-use: a prose block closes
 _PRIVATE_MARKS = {ord(_PRE_TOKEN): None, ord(_CELL_MARK): None, ord(_PROSE_OPEN): None, ord(_PROSE_CLOSE): None}
-_HAS_PRIVATE_MARK = re.compile(f"[{_PRE_TOKEN}{_CELL_MARK}{_PROSE_OPEN}{_PROSE_CLOSE}]")
 _PRE_PARAGRAPH = re.compile(rf"\A{_PRE_TOKEN}(\d+)\Z")
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 BLOCK_TAGS = (
-    "address|article|aside|blockquote|br|center|dd|details|dialog|div|dl|dt|fieldset|figcaption|figure|"
-    "footer|form|h[1-6]|header|hgroup|hr|li|main|nav|ol|p|pre|section|summary|table|tbody|tfoot|thead|tr|ul|caption"
+    "address", "article", "aside", "blockquote", "br", "center", "dd", "details", "dialog", "div", "dl", "dt", "fieldset",
+    "figcaption", "figure", "footer", "form", *_HEADINGS, "header", "hgroup", "hr", "li", "main", "nav", "ol", "p", "pre",
+    "section", "summary", "table", "tbody", "tfoot", "thead", "tr", "ul", "caption",
 )
-PROSE_TAGS = "p|li|h[1-6]|dt|dd|figcaption"
+PROSE_TAGS = ("p", "li", *_HEADINGS, "dt", "dd", "figcaption")
+
+
+def _alternation(words: Iterable[str]) -> str:
+    """A regex for exactly these words, as a trie (`d(?:d|iv|l|t)`): the engine tries a few first letters, not every word."""
+    unique = sorted(set(words))
+    if unique == [""]:
+        return ""
+    tails: dict[str, list[str]] = {}
+    for word in unique:
+        if word:
+            tails.setdefault(word[0], []).append(word[1:])
+    branches = [re.escape(first) + _alternation(rest) for first, rest in tails.items()]
+    body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+    return f"(?:{body})?" if "" in unique else body
+
+
+def _names(words: Iterable[str]) -> str:
+    """`_alternation`, after a look-ahead for the possible first letters: most tags fail that one test."""
+    return f"(?=[{''.join(sorted({re.escape(word[0]) for word in words}))}]){_alternation(words)}"
+
+
 # Starts with a literal '<' (the engine skips ahead to it) and has a constant replacement.
-_BLOCK = re.compile(rf"<(?=/?(?:{BLOCK_TAGS})[\s/>])", re.IGNORECASE)
-_PROSE_START = re.compile(rf"<(?=(?:{PROSE_TAGS})[\s/>])", re.IGNORECASE)
-# The close mark goes after `</p>` so element texts stay clean; plain str.replace (a regex with a template is
-# slow). A rarer spelling (`</P >`) gets no close mark: the text after it is then read as prose, as before.
-_PROSE_CLOSINGS = tuple(f"</{tag}>" for tag in ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "dd", "figcaption"))
+_BLOCK = re.compile(rf"<(?=/?{_alternation(BLOCK_TAGS)}[\s/>])", re.IGNORECASE)
+_PROSE_START = re.compile(rf"<(?={_names(PROSE_TAGS)}[\s/>])", re.IGNORECASE)
+# The close mark goes after `</p>` so element texts stay clean. One pass that finds each `>` and looks
+# behind it, with a constant replacement (a template or a str.replace per tag costs more). Exact lower-case
+# spellings only: after a rarer one (`</P >`) the text is read as prose, as before.
+# The look-behind on one character turns most `>` away before the six tests.
+_PROSE_END = re.compile(r">(?<=[pitdn1-6]>)(?:(?<=</p>)|(?<=</li>)|(?<=</h[1-6]>)|(?<=</dt>)|(?<=</dd>)|(?<=</figcaption>))")
 # Every element name HTML, SVG and MathML know: `<DistroName>` in `wsl --install -d <DistroName>` is text.
 KNOWN_TAGS = (
     "a|abbr|acronym|address|applet|area|article|aside|audio|b|base|basefont|bdi|bdo|bgsound|big|blink|blockquote|body|br|"
@@ -65,7 +91,7 @@ KNOWN_TAGS = (
 )
 # A lone `<Name>` / `</Name>` (no attributes, a capital letter in it: feeds write their HTML in lower case)
 # that no HTML knows; custom elements (with '-') and `o:p` stay tags.
-_LITERAL_TAG = re.compile(r"<(/?)([a-z0-9_.]*[A-Z][A-Za-z0-9_.]*)>")
+_LITERAL_TAG = re.compile(r"<(/?+)([a-z0-9_.]*+[A-Z][A-Za-z0-9_.]*+)>")  # possessive: the classes are disjoint
 _KNOWN = re.compile(rf"(?:{KNOWN_TAGS})", re.IGNORECASE)
 _TABLE = re.compile(r"<table", re.IGNORECASE)
 _HAS_IMG = re.compile(r"<img", re.IGNORECASE)
@@ -78,7 +104,10 @@ DROPPED_TAGS = [
     "script", "style", "svg", "noscript", "template", "iframe", "object", "embed", "canvas", "math",
     "button", "select", "textarea", "title", "noembed", "noframes",
 ]
-_DROPPED_TAG = re.compile(rf"<({'|'.join(DROPPED_TAGS)})(?=[\s/>])", re.IGNORECASE)
+_DROPPED_TAG = re.compile(rf"<({_names(DROPPED_TAGS)})(?=[\s/>])", re.IGNORECASE)
+# One scan of the raw HTML for both: dropped elements (their names), and literal `<Word>` candidates (an
+# empty name). A dropped element's name is a known tag, so the literal test it shadows could not matter.
+_TAG_SCAN = re.compile(rf"<(?:(?i:({_names(DROPPED_TAGS)}))(?=[\s/>])|/?+[a-z0-9_.]*+[A-Z][A-Za-z0-9_.]*+>)")
 IMAGE_ATTRIBUTES = ("data-original", "data-src", "data-actualsrc", "src")
 
 _CJK = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
@@ -87,7 +116,6 @@ _CJK_LINE_BREAK = re.compile(rf"(?<=[{_CJK}])[^\S\n\u2029]*\n[^\S\u2029]*(?=[{_C
 _LEFTOVER_ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
 _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 _INVISIBLE = str.maketrans("", "", _INVISIBLE_CHARS)
-_HAS_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 
 
 @dataclass
@@ -95,32 +123,33 @@ class Body:
     paragraphs: list[str]
     image_urls: list[str]
     link_urls: list[str]
-    fields: dict[str, object] = field(default_factory=dict)
+    fields: LiftedFields = field(default_factory=LiftedFields)
 
 
 def extract(html: str, source: str = "", generic: bool = True) -> Body:
     """Clean paragraphs, images and links of one body; `generic=False` skips the boilerplate layer (tests compare)."""
     rule = rule_for(source)
-    fields: dict[str, object] = {}
+    fields = LiftedFields()
     html = rule.prepare_html(html, fields)
-    if _HAS_PRIVATE_MARK.search(html):  # the input must not forge our markers
+    if _PRE_TOKEN in html or _CELL_MARK in html or _PROSE_OPEN in html or _PROSE_CLOSE in html:  # no forged markers
         html = html.translate(_PRIVATE_MARKS)
-    if _LITERAL_TAG.search(html):
+    dropped = _TAG_SCAN.findall(html)  # names of dropped elements; "" for each literal-tag candidate
+    if "" in dropped:
         html = _LITERAL_TAG.sub(_escape_unknown_tag, html)
-    marked = _PROSE_START.sub(PARAGRAPH_BREAK + _PROSE_OPEN + "<", html)
-    for closing in _PROSE_CLOSINGS:
-        if closing in marked:
-            marked = marked.replace(closing, closing + PARAGRAPH_BREAK + _PROSE_CLOSE)
+        dropped = _DROPPED_TAG.findall(html)
+    marked = _PROSE_END.sub(">" + PARAGRAPH_BREAK + _PROSE_CLOSE, _PROSE_START.sub(PARAGRAPH_BREAK + _PROSE_OPEN + "<", html))
     tree = LexborHTMLParser(_BLOCK.sub(PARAGRAPH_BREAK + "<", marked))
     rule.clean_tree(tree, fields)
-    present = {tag.lower() for tag in _DROPPED_TAG.findall(html)}
+    present = {tag.lower() for tag in dropped}
     if present:  # each strip is a walk of the tree: do only the ones that can match
         tree.strip_tags(sorted(present))
     if _TABLE.search(html):
         _mark_tables(tree)
-    # Each css() is a walk of the tree: skip the ones that cannot match.
-    image_urls = _image_urls(tree, rule) if _HAS_IMG.search(html) else []
-    link_urls = urls.clean_list(n.attributes.get("href") or "" for n in tree.css("a[href]")) if _HAS_LINK.search(html) else []
+    # Each css() is a walk of the tree: skip the ones that cannot match; images and links share one.
+    image_nodes, link_nodes = _images_and_links(tree, _HAS_IMG.search(html) is not None, _HAS_LINK.search(html) is not None)
+    image_urls = _image_urls(image_nodes, rule) if image_nodes else []
+    # attrs.get reads one attribute; .attributes would build a dict of all of them.
+    link_urls = urls.clean_list(n.attrs.get("href") or "" for n in link_nodes) if link_nodes else []
     verbatim = _lift_pre_blocks(tree) if _HAS_PRE.search(html) else []
     root = tree.body or tree.root
     text = root.text(deep=True) if root is not None else ""
@@ -139,10 +168,18 @@ def _escape_unknown_tag(found: re.Match[str]) -> str:
     return found.group(0) if _KNOWN.fullmatch(found.group(2)) else f"&lt;{found.group(1)}{found.group(2)}&gt;"
 
 
-def _image_urls(tree: LexborHTMLParser, rule: SourceRule) -> list[str]:
+def _images_and_links(tree: LexborHTMLParser, images: bool, links: bool) -> tuple[list[LexborNode], list[LexborNode]]:
+    """The <img> and <a href> elements asked for, each in document order."""
+    if images and links:
+        both = tree.css("img, a[href]")
+        return [node for node in both if node.tag == "img"], [node for node in both if node.tag != "img"]
+    return (tree.css("img") if images else []), (tree.css("a[href]") if links else [])
+
+
+def _image_urls(nodes: list[LexborNode], rule: SourceRule) -> list[str]:
     """Body images, minus placeholders, tracking pixels and the QR codes / avatars of promo and credit blocks."""
     found = []
-    for node in tree.css("img"):
+    for node in nodes:
         attributes = node.attributes
         if urls.is_tracking_pixel(attributes) or _is_promo_or_avatar(node, attributes):
             continue
@@ -150,28 +187,49 @@ def _image_urls(tree: LexborHTMLParser, rule: SourceRule) -> list[str]:
     return urls.clean_list(found)
 
 
-_PROMO_IMAGE = re.compile(r"qr[-_]?code|qrcode|erweima|二维码|wechat[-_]?qr|avatar|touxiang|头像|gravatar", re.IGNORECASE)
+_PROMO_IMAGE_NAMES = r"qr[-_]?code|qrcode|erweima|二维码|wechat[-_]?qr|avatar|touxiang|头像|gravatar"  # lower case
+_PROMO_IMAGE = re.compile(_PROMO_IMAGE_NAMES, re.IGNORECASE)
+_PROMO_IMAGE_LOWER = re.compile(_PROMO_IMAGE_NAMES)
 _NEAR_TEXT_LIMIT = 120  # the text of a credit or promo block is short; a longer parent is article text
 
 
-def _is_promo_or_avatar(node, attributes: dict[str, str | None]) -> bool:
+_NAMING_ATTRIBUTES = ("src", "alt", "class", "data-src", "title", "id")
+
+
+def _is_promo_or_avatar(node: LexborNode, attributes: dict[str, str | None]) -> bool:
     """A QR code or avatar by its name, or an image whose small enclosing block is a promo or credit line."""
-    named = " ".join(v for k, v in attributes.items() if v and k in ("src", "alt", "class", "data-src", "title", "id"))
-    if _PROMO_IMAGE.search(named):
-        return True
+    for value in map(attributes.get, _NAMING_ATTRIBUTES):
+        # A case-insensitive search cannot skip ahead; on ASCII, lower() and a plain search say the same, faster.
+        if value and (_PROMO_IMAGE_LOWER.search(value.lower()) if value.isascii() else _PROMO_IMAGE.search(value)):
+            return True
     parent = node.parent
-    if parent is None or parent.tag in ("body", "html") or (parent.tag == "div" and parent.parent is not None and parent.parent.tag == "body"):
+    if parent is None:
+        return False
+    tag = parent.tag
+    if tag in ("body", "html") or (tag == "div" and (grandparent := parent.parent) is not None and grandparent.tag == "body"):
         return False  # straight in the body or its wrapper <div>: its text is the whole article
-    text = " ".join(parent.text(deep=True).replace(PARAGRAPH_BREAK, " ").split())
-    if not text:
+    text = _collapsed_within(parent.text(deep=True), _NEAR_TEXT_LIMIT)
+    if text == "":
         previous = parent.prev
         while previous is not None and previous.tag == "-text" and not previous.text(deep=False).translate(_PRIVATE_MARKS).strip():
             previous = previous.prev
-        text = " ".join(previous.text(deep=True).replace(PARAGRAPH_BREAK, " ").split()) if previous is not None else ""
-    if not text or len(text) > _NEAR_TEXT_LIMIT:
+        text = _collapsed_within(previous.text(deep=True), _NEAR_TEXT_LIMIT) if previous is not None else ""
+    if not text:
         return False
     pattern = boilerplate.match(text.translate(_PRIVATE_MARKS).strip(), boilerplate.ANY_POSITION)
     return pattern is not None and pattern.family in ("promo", "credit")
+
+
+def _collapsed_within(text: str, limit: int) -> str | None:
+    """`text` with its whitespace (paragraph breaks too) collapsed, or None when that is longer than `limit`.
+
+    A long text (a wrapper holding the article) is judged on a prefix first: collapsing a prefix gives a
+    prefix of the collapsed whole, so a prefix already over the limit settles it.
+    """
+    if len(text) > 4 * limit and len(" ".join(text[: 4 * limit].split())) > limit:
+        return None
+    collapsed = " ".join(text.split())
+    return collapsed if len(collapsed) <= limit else None
 
 
 def _image_url(attributes: dict[str, str | None], rule: SourceRule) -> str:
@@ -221,13 +279,27 @@ def split_paragraphs(text: str) -> list[str]:
     marker ends a paragraph. Most newlines are source formatting next to a
     separator, so the regexes run only on chunks that still hold one after trimming.
     """
-    invisible = bool(_HAS_INVISIBLE.search(text))
+    # Each of _INVISIBLE_CHARS by str.find: beats a regex class scan and a generator
+    invisible = "\u200b" in text or "\u200c" in text or "\u200d" in text or "\u2060" in text or "\ufeff" in text or "\u00ad" in text
     paragraphs: list[str] = []
     depth = 0  # open prose blocks around the current chunk
     for chunk in text.split(PARAGRAPH_BREAK):
-        if chunk and chunk[0] in _PROSE_MARKS:
-            depth = depth + 1 if chunk[0] == _PROSE_OPEN else max(depth - 1, 0)
+        if not chunk:
+            continue
+        first = chunk[0]
+        if first == _PROSE_CLOSE:
+            if depth:
+                depth -= 1
+            if len(chunk) == 1:
+                continue
             chunk = chunk[1:]
+        elif first == _PROSE_OPEN:
+            depth += 1
+            if len(chunk) == 1:
+                continue
+            chunk = chunk[1:]
+        if chunk.isspace():  # most chunks are the formatting between blocks
+            continue
         if "\n" in chunk and "\n" in (chunk := chunk.strip()):
             for piece in _BLANK_LINE.split(chunk):
                 if not depth and "\n" in piece and not _LATIN_HARD_WRAP.search(piece):
@@ -235,12 +307,20 @@ def split_paragraphs(text: str) -> list[str]:
                         _append_paragraph(paragraphs, _CJK_LINE_BREAK.sub("", line), invisible)
                 else:
                     _append_paragraph(paragraphs, _CJK_LINE_BREAK.sub("", piece), invisible)
-        else:
-            _append_paragraph(paragraphs, chunk, invisible)
+            continue
+        # _append_paragraph, inlined: this is the path of almost every paragraph.
+        if _CELL_MARK in chunk:
+            chunk = chunk.replace(_CELL_MARK, " ")
+        if invisible:
+            chunk = chunk.translate(_INVISIBLE)
+        chunk = " ".join(chunk.split())
+        if "&" in chunk and _LEFTOVER_ENTITY.search(chunk):
+            chunk = " ".join(html_lib.unescape(chunk).split())  # double-escaped feeds
+        if chunk:
+            paragraphs.append(chunk)
     return paragraphs
 
 
-_PROSE_MARKS = _PROSE_OPEN + _PROSE_CLOSE
 # A line break that ends a paragraph in plain text: after sentence-ending punctuation (not before a
 # lowercase word: `etc.\nand`), or before a list marker (1. 1、 (1) ① - * •, 一、).
 _LIST_MARKER = r"(?:\d{1,2}[.、)）](?!\d)|[（(]\d{1,2}[)）]|[①-⑳]|[-*•·]\s|[一二三四五六七八九十]{1,3}、)"
@@ -257,7 +337,10 @@ def join_bare_labels(paragraphs: list[str]) -> list[str]:
 
     Labels of dropped media (`报道视频：`) are left for the boilerplate layer: what follows is not their value.
     """
-    if not any(p[-1] in "：:" for p in paragraphs):
+    for paragraph in paragraphs:
+        if paragraph[-1] in "：:":
+            break
+    else:
         return paragraphs
     joined: list[str] = []
     index = 0

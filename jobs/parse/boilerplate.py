@@ -18,8 +18,12 @@ original outlet into `republished_from`, the original URL into `original_url`.
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
+from typing import Any
+
+from jobs.parse.lifted import LiftedFields
 
 HEAD_SLACK = 2  # kept lines allowed before the head scan stops
 TAIL_SLACK = 3  # kept lines allowed before the tail scan stops
@@ -70,17 +74,23 @@ MEDIA_LABELS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: each is one table entry
 class Pattern:
     family: str
     language: str
     where: str
     regex: re.Pattern[str]
     lifts: tuple[str, ...] = ()  # named groups lifted: author -> byline, outlet -> republished_from, url -> original_url
+    # A pattern that may start anywhere in the line (`^.{0,N}X`) names literals of which every line it
+    # matches holds one: the screen looks for them first (a fast search) instead of trying N offsets.
+    # Literals whose first character is rare in prose (not 不, 如, 作, i) keep that search quick.
+    needs: str = ""
 
 
-def _p(family: str, language: str, where: str, regex: str, *lifts: str, flags: int = 0) -> Pattern:
-    return Pattern(family, language, where, re.compile(regex, flags), lifts)
+def _p(family: str, language: str, where: str, regex: str, *lifts: str, flags: int = 0, needs: str = "") -> Pattern:
+    if regex.startswith("^.{") and not needs:
+        raise ValueError(f"a pattern that floats in its line needs its literals: {regex[:40]}")
+    return Pattern(family, language, where, re.compile(regex, flags), lifts, needs)
 
 
 PATTERNS: tuple[Pattern, ...] = (
@@ -92,7 +102,7 @@ PATTERNS: tuple[Pattern, ...] = (
        rf"(?:\s*[（(]\s*(?:微信)?(?:ID|id|微信号)\s*[:：]\s*[\w-]+\s*[）)])?"
        rf"(?:\s*[，,]\s*(?:作者|文)\s*[:：]?\s*(?P<author>{_NAME}))?(?:[，,；;。].{{0,100}})?$", "outlet", "author"),
     # …经授权发布 / 已获授权转载 / 转载请注明出处 (no outlet to lift)
-    _p("repost", "zh", EDGE, r"^.{0,100}(?:经授权(?:发布|转载|刊发|转发|刊登)|已获(?:作者|原作者|原作)?授权(?:转载|发布|刊登)?|授权转载).{0,60}$"),
+    _p("repost", "zh", EDGE, r"^.{0,100}(?:经授权(?:发布|转载|刊发|转发|刊登)|已获(?:作者|原作者|原作)?授权(?:转载|发布|刊登)?|授权转载).{0,60}$", needs="授权"),
     # 来源：X / 转自 | X / 出处：X (a bare "来源" names the outlet)
     _p("repost", "zh", EDGE,
        rf"^[（(【\[]?(?:来源|来自|转自|转载自|出处|原文来源|文章来源|本文来源|稿件来源|内容来源|信息来源|消息来源|新闻来源){_SEP}"
@@ -120,7 +130,7 @@ PATTERNS: tuple[Pattern, ...] = (
     # 图片来源：X / 图片来源及版权：X / 题图为 X 来自 Y / 业余数据和处理版权：X
     _p("credit", "zh", EDGE, r"^[（(]?(?:题图|头图|封面|首图|文图|配图|图片|图|本文图片|部分图片)(?:和文图|及文图|和配图)?(?:来源|来自|出处|版权|为|由|均?来自|均?来源于)"
                               r"(?:及版权)?.{1,80}$"),
-    _p("credit", "zh", EDGE, r"^.{0,12}(?:图片)?(?:版权|著作权)(?:所有|归属|归)?\s*[:：]\s*.{1,60}$"),
+    _p("credit", "zh", EDGE, r"^.{0,12}(?:图片)?(?:版权|著作权)(?:所有|归属|归)?\s*[:：]\s*.{1,60}$", needs="版权|著作权"),
     # Photo by X on Unsplash / Image courtesy of X / Photo credit: X
     _p("credit", "en", EDGE, r"^(?:Photo|Image|Illustration|Header|Cover|Featured image)s?\s+(?:by|via|courtesy(?: of)?|credit:?)\s+.{1,80}$",
        flags=re.IGNORECASE),
@@ -143,7 +153,7 @@ PATTERNS: tuple[Pattern, ...] = (
                             r"(?:关注|下载|添加|加入|进群|入群|领取|订阅|咨询|购买|报名|阅读|获取|了解|观看|收听|预约|参与|联系|免费|加我|查看).{0,150}$"),
     _p("promo", "zh", EDGE, r"^(?:欢迎|请|敬请|记得|别忘了)?(?:关注|订阅|添加|星标|置顶)(?:我们的)?.{0,24}(?:公众号|微信号|服务号|订阅号|视频号|微博|头条号|抖音号|B站|小红书|知乎号)"
                             r".{0,100}$"),
-    _p("promo", "zh", EDGE, r"^.{0,10}(?:加|添加)(?:小编|小助手|助手|客服|编辑|作者)?(?:个人)?微信(?:号)?.{0,80}$"),
+    _p("promo", "zh", EDGE, r"^.{0,10}(?:加|添加)(?:小编|小助手|助手|客服|编辑|作者)?(?:个人)?微信(?:号)?.{0,80}$", needs="微信"),
     _p("promo", "zh", EDGE, r"^(?:点击|点)(?:上方|下方|右上角)?.{0,6}(?:蓝字|关注|在看|分享|点赞|星标)(?:我们)?.{0,40}$"),
     _p("promo", "zh", EDGE, r"^(?:如有兴趣[,，]?\s*)?(?:请|欢迎)?(?:复制链接|点击|点此)?订阅(?:我们|本刊|专栏|频道|栏目|本号)?.{0,16}$"),
     _p("promo", "zh", EDGE, r"^(?:商务合作|广告合作|合作联系|投稿邮箱|投稿请|投稿方式|联系我们|联系方式|联系邮箱|联系电话|爆料|寻求报道|转载授权|转载合作|商务对接)"
@@ -155,54 +165,182 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("promo", "ja", EDGE, r"^(?:フォローする|フォローしてね|チャンネル登録|友だち追加|メルマガ登録|購読する|お問い合わせ(?:は|先)).{0,80}$"),
     # --- copyright and site footers -----------------------------------------------------------
     _p("footer", "en", TAIL, r"^(?:©|\(c\)|（c）|Copyright\b).{0,120}$", flags=re.IGNORECASE),
-    _p("footer", "en", TAIL, r"^.{0,100}\bAll [Rr]ights [Rr]eserved\b.{0,60}$"),
-    _p("footer", "zh", TAIL, r"^.{0,60}(?:版权所有|版權所有|著作权归|著作權歸|版权归|版權歸)(?!.{0,6}(?:纠纷|糾紛|诉讼|訴訟)).{0,80}$"),
+    _p("footer", "en", TAIL, r"^.{0,100}\bAll [Rr]ights [Rr]eserved\b.{0,60}$", needs="All [Rr]ights"),
+    _p("footer", "zh", TAIL, r"^.{0,60}(?:版权所有|版權所有|著作权归|著作權歸|版权归|版權歸)(?!.{0,6}(?:纠纷|糾紛|诉讼|訴訟)).{0,80}$", needs="版权|版權|著作权|著作權"),
     _p("footer", "zh", EDGE, r"^.{0,40}(?:未经(?:许可|授权|允许|同意)|未經(?:許可|授權|允許|同意))[，,]?\s*(?:任何.{0,8})?(?:禁止|不得|严禁|嚴禁|请勿|請勿)"
-                             r".{0,6}(?:转载|轉載|转发|使用|复制|複製).{0,60}$"),
-    _p("footer", "zh", EDGE, r"^.{0,20}(?:转载请|轉載請|如需转载|如需轉載)(?:注明|联系|聯繫|私信|后台|保留).{0,80}$"),
+                             r".{0,6}(?:转载|轉載|转发|使用|复制|複製).{0,60}$", needs="未经|未經"),
+    _p("footer", "zh", EDGE, r"^.{0,20}(?:转载请|轉載請|如需转载|如需轉載)(?:注明|联系|聯繫|私信|后台|保留).{0,80}$", needs="载请|載請|需转载|需轉載"),
     _p("footer", "zh", TAIL, r"^.{0,20}(?:若有任何(?:錯誤|错误)或(?:建議|建议)|如有(?:侵权|侵權)|如涉及(?:侵权|版权)|本文(?:仅|僅)?代表作者(?:个人|個人)?(?:观点|觀點)|"
-                             r"(?:文章|本文)(?:内容)?(?:为|為|系)作者(?:独立|個人|个人)观点|不代表.{0,20}(?:立场|立場)|免责声明|免責聲明).{0,160}$"),
+                             r"(?:文章|本文)(?:内容)?(?:为|為|系)作者(?:独立|個人|个人)观点|不代表.{0,20}(?:立场|立場)|免责声明|免責聲明).{0,160}$", needs="若有任何|侵权|侵權|版权|观点|觀點|立场|立場|免责声明|免責聲明"),
     _p("footer", "en", TAIL, r"^(?:Disclaimer|The views expressed|Opinions expressed)\b.{0,200}$", flags=re.IGNORECASE),
-    _p("footer", "ja", TAIL, r"^.{0,40}(?:無断転載(?:を)?禁(?:じます|止)|転載禁止|無断複製・転載を禁じます).{0,40}$"),
+    _p("footer", "ja", TAIL, r"^.{0,40}(?:無断転載(?:を)?禁(?:じます|止)|転載禁止|無断複製・転載を禁じます).{0,40}$", needs="無断|転載禁止"),
     # --- lone labels and symbols --------------------------------------------------------------
     _p("orphan", "zh/en/ja", ANYWHERE, rf"^(?:{MEDIA_LABELS})\s*[:：]$", flags=re.IGNORECASE),
     _p("orphan", "any", ANYWHERE, r"^[+＋*＊•·●○◆◇■□▲△▼▽►▶◀→←↑↓»«›‹|｜/\\~～#＃=_\-–—…・.。,，]{1,6}$"),
 )
 
 _LONE_URL = re.compile(r"^https?://\S+$")
-_BY_FAMILY_LIFT = {"author": "byline", "outlet": "republished_from", "url": "original_url"}
 
 
-def _combined(*wheres: str) -> re.Pattern[str]:
-    """One regex for every pattern allowed at a position: one C-level call turns almost every line away."""
+def _combined(patterns: list[Pattern]) -> re.Pattern[str]:
+    """One regex for several patterns: one C-level call turns almost every line away."""
     parts = []
-    for pattern in PATTERNS:
-        if pattern.where in wheres:
-            flags = "i" if pattern.regex.flags & re.IGNORECASE else ""
-            body = re.sub(r"\(\?P<\w+>", "(?:", pattern.regex.pattern)  # group names may repeat across patterns
-            parts.append(f"(?{flags}:{body})" if flags else f"(?:{body})")
-    return re.compile("|".join(parts))
+    for pattern in patterns:
+        flags = "i" if pattern.regex.flags & re.IGNORECASE else ""
+        body = re.sub(r"\(\?P<\w+>", "(?:", pattern.regex.pattern)  # group names may repeat across patterns
+        parts.append(f"(?{flags}:{body})" if flags else f"(?:{body})")
+    return re.compile("|".join(parts)) if parts else re.compile(r"(?!)")
+
+
+# The regex parser of the standard library (private, and unknown to type stubs): it gives each pattern's
+# possible first characters. Any surprise in its output makes a pattern "may start with anything".
+_parser = importlib.import_module("re._parser")
+_c = importlib.import_module("re._constants")
+
+
+def _first_chars(pattern: Pattern) -> re.Pattern[str] | None:
+    """A one-character regex that every line `pattern` matches starts with; None if any character may start one.
+
+    Read off the parsed regex (the characters its first consuming element allows, through optional ones);
+    compiled with the pattern's own flags, so case folding is the engine's. When in doubt, None.
+    """
+    try:
+        chars = _first_of(_parser.parse(pattern.regex.pattern, pattern.regex.flags))
+    except (re.error, TypeError, ValueError, AttributeError, IndexError):  # an unexpected parse: no shortcut
+        return None
+    if chars is None or chars[1] or not chars[0]:  # any character, or the whole pattern may match nothing
+        return None
+    return re.compile("[" + "".join(sorted(chars[0])) + "]", pattern.regex.flags)
+
+
+_CATEGORIES = {_c.CATEGORY_DIGIT: r"\d", _c.CATEGORY_NOT_DIGIT: r"\D", _c.CATEGORY_SPACE: r"\s",
+               _c.CATEGORY_NOT_SPACE: r"\S", _c.CATEGORY_WORD: r"\w", _c.CATEGORY_NOT_WORD: r"\W"}
+
+
+def _first_of(items: Any) -> tuple[set[str], bool] | None:  # items: a parsed (sub)pattern of re._parser
+    """(character-class items a match may start with, whether the sequence may match nothing); None: any character."""
+    chars: set[str] = set()
+    for op, arg in items:
+        found = _first_of_op(op, arg)
+        if found is None:
+            return None
+        chars |= found[0]
+        if not found[1]:
+            return chars, False
+    return chars, True
+
+
+def _first_of_op(op: Any, arg: Any) -> tuple[set[str], bool] | None:
+    if op is _c.LITERAL:
+        return {re.escape(chr(arg))}, False
+    if op is _c.IN:
+        chars = set()
+        for kind, value in arg:
+            if kind is _c.LITERAL:
+                chars.add(re.escape(chr(value)))
+            elif kind is _c.RANGE:
+                chars.add(f"{re.escape(chr(value[0]))}-{re.escape(chr(value[1]))}")
+            elif kind is _c.CATEGORY and value in _CATEGORIES:
+                chars.add(_CATEGORIES[value])
+            else:  # a negation, anything unusual
+                return None
+        return chars, False
+    if op in (_c.AT, _c.ASSERT, _c.ASSERT_NOT):  # zero width: ignoring the condition only widens the set
+        return set(), True
+    if op is _c.BRANCH:
+        chars, empty = set(), False
+        for branch in arg[1]:
+            found = _first_of(branch)
+            if found is None:
+                return None
+            chars |= found[0]
+            empty = empty or found[1]
+        return chars, empty
+    if op is _c.SUBPATTERN and not arg[1] and not arg[2]:  # a group without inline flags
+        return _first_of(arg[3])
+    if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+        found = _first_of(arg[2])
+        return None if found is None else (found[0], found[1] or arg[0] == 0)
+    return None  # any character, a back reference, anything unusual
+
+
+_COMBINED: dict[tuple[Pattern, ...], re.Pattern[str]] = {}
+
+
+def _combined_once(patterns: tuple[Pattern, ...]) -> re.Pattern[str]:
+    """Many first characters pick the same few patterns: compile each such set once."""
+    if patterns not in _COMBINED:
+        _COMBINED[patterns] = _combined(list(patterns))
+    return _COMBINED[patterns]
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    """For one first character: one regex saying whether any of its patterns can match, and the patterns."""
+
+    anchored: re.Pattern[str] | None  # the anchored patterns this character may start, combined
+    patterns: tuple[Pattern, ...]  # those and the floating ones, in PATTERNS order
+
+
+@dataclass(frozen=True)
+class _Screen:
+    """The first pattern allowed at one position that matches a line, without trying each.
+
+    Patterns anchored at the line's start are picked by the line's first character (each pattern's
+    possible first characters are read off its regex); the few that remain run as one combined match.
+    Patterns that float (`^.{0,N}X`) would be tried at N offsets: first one search for their literals.
+    Only a line that passes is tried pattern by pattern, in table order, as before.
+    """
+
+    anchored: tuple[tuple[Pattern, re.Pattern[str] | None], ...]
+    floating: tuple[Pattern, ...]
+    floating_screen: tuple[re.Pattern[str], re.Pattern[str]] | None  # (their literals, their combined regex)
+    by_first: dict[str, _Candidates]
+
+    @classmethod
+    def of(cls, wheres: tuple[str, ...]) -> _Screen:
+        allowed = [pattern for pattern in PATTERNS if pattern.where in wheres]
+        floating = tuple(pattern for pattern in allowed if pattern.needs)
+        anchored = tuple((pattern, _first_chars(pattern)) for pattern in allowed if not pattern.needs)
+        screen = (re.compile("|".join(pattern.needs for pattern in floating)), _combined(list(floating))) if floating else None
+        return cls(anchored, floating, screen, {})
+
+    def _candidates(self, first: str) -> _Candidates:
+        picked = tuple(pattern for pattern, chars in self.anchored if chars is None or chars.match(first))
+        chosen = {id(pattern) for pattern in picked + self.floating}
+        ordered = tuple(pattern for pattern in PATTERNS if id(pattern) in chosen)
+        candidates = self.by_first[first] = _Candidates(_combined_once(picked) if picked else None, ordered)
+        return candidates
+
+    def first_match(self, line: str) -> Pattern | None:
+        first = line[:1]
+        candidates = self.by_first.get(first) or self._candidates(first)
+        if candidates.anchored is None or candidates.anchored.match(line) is None:
+            if self.floating_screen is None:
+                return None
+            needs, floating = self.floating_screen
+            if needs.search(line) is None or floating.match(line) is None:
+                return None
+        for pattern in candidates.patterns:
+            if pattern.regex.match(line):
+                return pattern
+        return None
 
 
 _ALLOWED = {HEAD: (HEAD, EDGE, ANYWHERE), TAIL: (TAIL, EDGE, ANYWHERE), ANY_POSITION: (HEAD, TAIL, EDGE, ANYWHERE)}
-_SCREEN = {where: _combined(*allowed) for where, allowed in _ALLOWED.items()}
-_SCREEN_ANYWHERE = _combined(ANYWHERE)
+_SCREEN = {where: _Screen.of(allowed) for where, allowed in _ALLOWED.items()}
+_SCREEN_ANYWHERE = _Screen.of((ANYWHERE,))
 
 
 def match(paragraph: str, where: str) -> Pattern | None:
     """The first pattern that matches the whole paragraph and may stand at `where` (HEAD, TAIL or ANY_POSITION)."""
-    if len(paragraph) > MAX_LINE or not _SCREEN[where].match(paragraph):
-        return None
-    for pattern in PATTERNS:
-        if (where == ANY_POSITION or pattern.where in (where, EDGE, ANYWHERE)) and pattern.regex.match(paragraph):
-            return pattern
-    return None
+    return None if len(paragraph) > MAX_LINE else _SCREEN[where].first_match(paragraph)
 
 
-def clean(paragraphs: list[str], fields: dict[str, object]) -> list[str]:
+def clean(paragraphs: list[str], fields: LiftedFields) -> list[str]:
     """Drop boilerplate lines from both ends (and lone labels anywhere); lift authors, outlets, URLs.
 
-    Each dropped line is recorded in fields["boilerplate"] as (family, paragraph), for tests and reports.
+    Each dropped line is recorded in fields.boilerplate as (family, paragraph), for tests and reports.
     """
     n = len(paragraphs)
     if not n:
@@ -210,47 +348,38 @@ def clean(paragraphs: list[str], fields: dict[str, object]) -> list[str]:
     drop: dict[int, Pattern] = {}
     _scan(paragraphs, range(n), HEAD, HEAD_SLACK, drop)
     _scan(paragraphs, range(n - 1, -1, -1), TAIL, TAIL_SLACK, drop)
+    orphan = _SCREEN_ANYWHERE.first_match
     for index, paragraph in enumerate(paragraphs):
-        if index not in drop and len(paragraph) <= 24:
-            pattern = _match_anywhere(paragraph)
-            if pattern:
-                drop[index] = pattern
+        if len(paragraph) <= 24 and index not in drop and (pattern := orphan(paragraph)) is not None:
+            drop[index] = pattern
     if not drop:
         return paragraphs
     _drop_lone_urls_after(paragraphs, drop)
-    removed: list[tuple[str, str]] = fields.setdefault("boilerplate", [])  # type: ignore[assignment]
     kept = []
     for index, paragraph in enumerate(paragraphs):
         pattern = drop.get(index)
         if pattern is None:
             kept.append(paragraph)
             continue
-        removed.append((pattern.family, paragraph))
+        fields.boilerplate.append((pattern.family, paragraph))
         _lift(pattern, paragraph, fields)
     return kept
 
 
 def _scan(paragraphs: list[str], indices: range, where: str, slack: int, drop: dict[int, Pattern]) -> None:
     """Walk in from one end, marking matches; stop once `slack` kept lines have been passed."""
+    first_match = _SCREEN[where].first_match
     for index in indices:
         if index in drop:
             continue
-        pattern = match(paragraphs[index], where)
+        paragraph = paragraphs[index]
+        pattern = first_match(paragraph) if len(paragraph) <= MAX_LINE else None
         if pattern is not None:
             drop[index] = pattern
             continue
         slack -= 1
         if slack < 0:
             return
-
-
-def _match_anywhere(paragraph: str) -> Pattern | None:
-    if not _SCREEN_ANYWHERE.match(paragraph):
-        return None
-    for pattern in PATTERNS:
-        if pattern.where == ANYWHERE and pattern.regex.match(paragraph):
-            return pattern
-    return None
 
 
 def _drop_lone_urls_after(paragraphs: list[str], drop: dict[int, Pattern]) -> None:
@@ -266,7 +395,7 @@ def _drop_lone_urls_after(paragraphs: list[str], drop: dict[int, Pattern]) -> No
 _LONE_URL_AS = {family: re.compile(r"^(?P<url>https?://\S+)$") for family in ("repost", "promo", "view_more")}
 
 
-def _lift(pattern: Pattern, paragraph: str, fields: dict[str, object]) -> None:
+def _lift(pattern: Pattern, paragraph: str, fields: LiftedFields) -> None:
     if not pattern.lifts:
         return
     found = pattern.regex.match(paragraph)
@@ -278,6 +407,12 @@ def _lift(pattern: Pattern, paragraph: str, fields: dict[str, object]) -> None:
         groups["author"] = author.group("author") if author else None
     for group in pattern.lifts:
         value = (groups.get(group) or "").strip(" \t'\"“”「」『』《》【】")
-        column = _BY_FAMILY_LIFT[group]
-        if value and not fields.get(column):
-            fields[column] = value
+        if not value:
+            continue
+        # The first value found wins (a source rule's runs before this layer).
+        if group == "author":
+            fields.byline = fields.byline or value
+        elif group == "outlet":
+            fields.republished_from = fields.republished_from or value
+        elif group == "url":
+            fields.original_url = fields.original_url or value

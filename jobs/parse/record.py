@@ -17,6 +17,7 @@ from jobs.parse.dates import parse_published_at
 from jobs.parse.decode import decode, normalise_newlines
 from jobs.errors import Rejected
 from jobs.parse.front_matter import split_front_matter
+from jobs.parse.lifted import LiftedFields
 from schemas.hive import HIVE_NULL, MAX_SEGMENT_BYTES, encode_value
 
 MODELLED_KEYS = {"title", "categories", "author", "date", "headimg", "thumbnail"}
@@ -53,13 +54,13 @@ def parse_article(data: bytes, raw_path: str) -> dict[str, Any]:
         "link_urls": body.link_urls,
         "headimg": _header_image(metadata.get("headimg"), body.fields),
         "thumbnail": _header_image(metadata.get("thumbnail"), body.fields),
-        "original_title": body.fields.get("original_title"),
-        "byline": body.fields.get("byline"),
-        "republished_from": body.fields.get("republished_from"),
-        "original_url": urls.clean_single(body.fields.get("original_url")),  # type: ignore[arg-type]
-        "editor": body.fields.get("editor"),
-        "keywords": body.fields.get("keywords", []),
-        "contributors": body.fields.get("contributors", []),
+        "original_title": body.fields.original_title,
+        "byline": body.fields.byline,
+        "republished_from": body.fields.republished_from,
+        "original_url": urls.clean_single(body.fields.original_url),
+        "editor": body.fields.editor,
+        "keywords": body.fields.keywords,
+        "contributors": body.fields.contributors,
         "raw_path": raw_path,
         "raw_sha256": hashlib.sha256(data).hexdigest(),
         "encoding": encoding,
@@ -103,10 +104,10 @@ def source_folder(raw_path: str) -> str | None:
     return parts[-3] if len(parts) >= 3 and parts[-3] != "post" else None
 
 
-def _header_image(value: Any, body_fields: dict[str, object]) -> str | None:
+def _header_image(value: Any, lifted: LiftedFields) -> str | None:
     """Unwrapped URL; null for placeholders and for images a source rule found to be promos."""
     url = urls.clean_single(_as_text(value))
-    return None if url in body_fields.get("promo_images", ()) else url  # type: ignore[operator]
+    return None if url in lifted.promo_images else url
 
 
 def _as_text(value: Any) -> str | None:

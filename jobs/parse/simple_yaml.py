@@ -19,7 +19,6 @@ _KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +(.*?))?[ \t]*")
 _ITEM_LINE = re.compile(r" +- +(.*?)[ \t]*")
 # A plain scalar may not start with an indicator, nor contain ': ' or ' #', nor end with ':'.
 _PLAIN_START_FORBIDDEN = set("-?:,[]{}#&*!|>'\"%@`\t")
-_LIST_PENDING = object()
 # Characters YAML treats specially (line breaks, BOM) or refuses (non-printable): leave those to YAML.
 _NOT_PLAIN_TEXT = re.compile("[^\x09\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 
@@ -27,21 +26,19 @@ _NOT_PLAIN_TEXT = re.compile("[^\x09\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-
 def load_simple(text: str) -> dict[str, str | list[str]] | None:
     if _NOT_PLAIN_TEXT.search(text):
         return None
-    result: dict[str, object] = {}
-    list_key: str | None = None
+    result: dict[str, str | list[str]] = {}
+    items: list[str] | None = None  # the list of the `key:` line just read, if any
     for line in text.split("\n"):
         if not line.strip():
             continue
         item = _ITEM_LINE.fullmatch(line) if line[0] == " " else None
         if item is not None:
-            if list_key is None:
+            if items is None:
                 return None
             value = _scalar(item.group(1))
             if value is None:
                 return None
-            if result[list_key] is _LIST_PENDING:
-                result[list_key] = []
-            result[list_key].append(value)  # type: ignore[union-attr]
+            items.append(value)
             continue
         match = _KEY_LINE.fullmatch(line)
         if match is None:
@@ -50,15 +47,14 @@ def load_simple(text: str) -> dict[str, str | list[str]] | None:
         if key in result:
             return None
         if not raw:
-            result[key] = _LIST_PENDING
-            list_key = key
+            items = result[key] = []  # `key:` then ` - item` lines; with no item, the value is ''
             continue
         value = _scalar(raw)
         if value is None:
             return None
         result[key] = value
-        list_key = None
-    return {k: ("" if v is _LIST_PENDING else v) for k, v in result.items()}  # type: ignore[misc]
+        items = None
+    return {k: ("" if v == [] else v) for k, v in result.items()}
 
 
 def _scalar(raw: str) -> str | None:

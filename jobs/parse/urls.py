@@ -86,10 +86,13 @@ def _param_starts(query: str, marker: str) -> Iterable[int]:
 
 def is_placeholder(url: str) -> bool:
     """A stand-in, not a picture or a page: picsum.photos, a guide/blank image, a `/undefined` URL."""
-    path = url.split("?", 1)[0].split("#", 1)[0].lower().rstrip("/") if url else ""
+    path = url.partition("?")[0].partition("#")[0].lower().rstrip("/")
     if path.endswith(PLACEHOLDER_TAILS) or path.endswith(PLACEHOLDER_FILES):
         return True
-    if not any(host in url for host in PLACEHOLDER_HOSTS):
+    for host in PLACEHOLDER_HOSTS:  # a substring test first: urlsplit is slow
+        if host in url:
+            break
+    else:
         return False
     host = (urlsplit(url).hostname or "").lower()
     return host in PLACEHOLDER_HOSTS

@@ -6,6 +6,7 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser
 
+from jobs.parse.lifted import LiftedFields
 from jobs.parse.sources.base import SourceRule
 
 _KEYWORD_COMMENT = re.compile(r"<!--\s*news_keyword_pub,([^>]*?)\s*-->")
@@ -21,41 +22,41 @@ _REPORTER = re.compile(r"^[（(【]?[^。！？]{0,30}(?:记者|作者|通讯员
 class SinaFinanceRule(SourceRule):
     sources = ("新浪财经",)
 
-    def prepare_html(self, html: str, fields: dict[str, object]) -> str:
+    def prepare_html(self, html: str, fields: LiftedFields) -> str:
         match = _KEYWORD_COMMENT.search(html)
         if match:
-            fields["keywords"] = [w.strip() for w in match.group(1).split(",") if w.strip() not in _NOT_KEYWORDS]
+            fields.keywords = [w.strip() for w in match.group(1).split(",") if w.strip() not in _NOT_KEYWORDS]
         return html
 
-    def clean_tree(self, tree: LexborHTMLParser, fields: dict[str, object]) -> None:
+    def clean_tree(self, tree: LexborHTMLParser, fields: LiftedFields) -> None:
         for promo in tree.css(".appendQr_wrap"):
             # The feed also uses the app's QR code as headimg/thumbnail: remember it to drop it there too.
             images = [img.attributes.get("src") for img in promo.css("img")]
-            fields.setdefault("promo_images", []).extend(src for src in images if src)  # type: ignore[union-attr]
+            fields.promo_images.extend(src for src in images if src)
             promo.decompose()
         for node in tree.css("p.article-editor"):
             match = _EDITOR.match(" ".join(node.text().split()))
             if match:
-                fields["editor"] = match.group(1)
+                fields.editor = match.group(1)
             node.decompose()
 
-    def clean_paragraphs(self, paragraphs: list[str], fields: dict[str, object]) -> list[str]:
+    def clean_paragraphs(self, paragraphs: list[str], fields: LiftedFields) -> list[str]:
         kept: list[str] = []
         for index, paragraph in enumerate(paragraphs):
             if paragraph in _PROMO:
                 continue
             if match := _EDITOR.match(paragraph):
-                fields["editor"] = match.group(1)
+                fields.editor = match.group(1)
                 continue
-            if not kept and "original_title" not in fields and (match := _ORIGINAL_TITLE.match(paragraph)):
-                fields["original_title"] = match.group(1)
+            if not kept and fields.original_title is None and (match := _ORIGINAL_TITLE.match(paragraph)):
+                fields.original_title = match.group(1)
                 continue
-            if "original_title" in fields and not kept and "byline" not in fields and _is_byline(paragraph):
-                fields["byline"] = paragraph
+            if fields.original_title is not None and not kept and fields.byline is None and _is_byline(paragraph):
+                fields.byline = paragraph
                 continue
             kept.append(paragraph)
-        if "byline" not in fields and kept and _REPORTER.match(kept[-1]):
-            fields["byline"] = kept.pop()
+        if fields.byline is None and kept and _REPORTER.match(kept[-1]):
+            fields.byline = kept.pop()
         return kept
 
 
