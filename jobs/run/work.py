@@ -202,32 +202,41 @@ def reduce_group(job: ReduceJob, numbered: tuple[int, list[PartitionTask]]) -> l
     from jobs.run.merge import merge_partition
 
     number, tasks = numbered
+    new_rows = _read_fragments(tasks)
     results = []
-    for index, task in enumerate(tasks):
+    for index, (task, new) in enumerate(zip(tasks, new_rows)):
         on_disk = read_partition(job.out_dir, task.source, task.date)
-        new = _read_fragments(task.fragments)
         keep_only = set(task.keep_only) if task.keep_only is not None else None
         merged, duplicates = merge_partition(on_disk, new, task.replaced, keep_only)
-        new_rows = new.num_rows if new is not None else 0
+        added = new.num_rows if new is not None else 0
         unchanged = (on_disk is None and merged.num_rows == 0) or (on_disk is not None and merged.equals(on_disk))
         staged = None
         if not unchanged:
             # An emptied partition is written as a zero-row file, never deleted: readers may have listed it.
             staged = os.path.join(job.staged_dir, f"{number:06d}-{index:04d}.parquet")
             write_staged(merged, staged)
-        results.append(PartitionResult(task.source, task.date, staged, merged.num_rows, new_rows, duplicates))
+        results.append(PartitionResult(task.source, task.date, staged, merged.num_rows, added, duplicates))
     return results
 
 
-def _read_fragments(fragments: tuple[tuple[str, tuple[int, ...]], ...]) -> pa.Table | None:
-    tables = []
-    for path, batches in fragments:
-        with pa.OSFile(path) as source:  # read, not mapped: the rows outlive the open file
+def _read_fragments(tasks: list[PartitionTask]) -> list[pa.Table | None]:
+    """Each task's staged rows; every fragment file is opened once for the whole group.
+
+    Memory-mapped: a batch only touches its own pages, and its buffers keep the mapping
+    alive after the file is closed (Arrow unmaps when the last buffer goes), so no file
+    descriptor stays open however many fragment files a group reads.
+    """
+    wanted: dict[str, list[tuple[int, int]]] = {}
+    for position, task in enumerate(tasks):
+        for path, batches in task.fragments:
+            wanted.setdefault(path, []).extend((position, batch) for batch in batches)
+    found: list[list[pa.RecordBatch]] = [[] for _ in tasks]
+    for path in sorted(wanted):
+        with pa.memory_map(path) as source:
             reader = pa.ipc.open_file(source)
-            tables.append(pa.Table.from_batches([reader.get_batch(i) for i in batches]))
-    if not tables:
-        return None
-    return pa.concat_tables(tables).combine_chunks()
+            for position, batch in wanted[path]:
+                found[position].append(reader.get_batch(batch))
+    return [pa.Table.from_batches(batches).combine_chunks() if batches else None for batches in found]
 
 
 def read_partition_or_none(out_dir: str, key: PartitionKey) -> pa.Table | None:
