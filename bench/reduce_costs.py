@@ -96,7 +96,7 @@ def main() -> int:
             existing = timed("read current partition file", read_partition, str(args.dir / "out"), task.source, task.date)
             merged, _ = timed("merge_partition (Arrow)", merge_partition, existing, new, ())
             timed("(for comparison: the same merge through Polars)", polars_merge, new)
-            timed("write_staged (Parquet, zstd)", write_staged, merged, staged / f"{number:06d}-{index:04d}.parquet")
+            timed("write_staged (Parquet)", write_staged, merged, staged / f"{number:06d}-{index:04d}.parquet")
     shutil.rmtree(args.dir, ignore_errors=True)
 
     rows = sum(r for result in results for *_, r in result.partitions)
