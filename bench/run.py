@@ -46,7 +46,13 @@ class TreeSampler(threading.Thread):
         self.pid, self.interval = pid, interval
         self.peak_pss = self.peak_rss = 0
         self.peak_processes = 0
+        self.cpu_ticks: dict[int, int] = {}  # last utime+stime seen per process of the tree
         self.stop = threading.Event()
+
+    @property
+    def cpu_s(self) -> float:
+        """CPU seconds of the whole tree (workers included), as last sampled."""
+        return sum(self.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -56,6 +62,9 @@ class TreeSampler(threading.Thread):
                 pss_kib, rss_kib = _memory_kib(pid)
                 pss += pss_kib
                 rss += rss_kib
+                ticks = _cpu_ticks(pid)
+                if ticks is not None:
+                    self.cpu_ticks[pid] = ticks
             self.peak_pss = max(self.peak_pss, pss * 1024)
             self.peak_rss = max(self.peak_rss, rss * 1024)
             self.peak_processes = max(self.peak_processes, len(pids))
@@ -80,6 +89,15 @@ def _descendants(root: int) -> list[int]:
         found.append(pid)
         stack.extend(children.get(pid, []))
     return found
+
+
+def _cpu_ticks(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12])  # utime + stime
 
 
 def _memory_kib(pid: int) -> tuple[int, int]:
@@ -125,6 +143,7 @@ def measure(name: str, cmd: list[str], logs: Path, cwd: Path | None = None) -> d
     logs.mkdir(parents=True, exist_ok=True)
     out_path, err_path = logs / f"{name}.out", logs / f"{name}.err"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        load_before = os.getloadavg()[0]  # other work on the machine (1-minute load average)
         clock = time.perf_counter()
         # cwd is the logs folder, never the project: Python 3.11's forkserver imports its preload
         # (jobs.run.work) with '' (the cwd) first on sys.path, so from the project folder the
@@ -141,7 +160,8 @@ def measure(name: str, cmd: list[str], logs: Path, cwd: Path | None = None) -> d
         "name": name, "cmd": shlex.join(cmd), "exit": process.returncode, "wall_s": round(wall, 3),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "max_rss_mib": round(usage.ru_maxrss / 1024, 1),
         "tree_pss_mib": round(sampler.peak_pss / MIB, 1), "tree_rss_mib": round(sampler.peak_rss / MIB, 1),
-        "processes": sampler.peak_processes,
+        "processes": sampler.peak_processes, "tree_cpu_s": round(sampler.cpu_s, 2),
+        "cores_busy": round(sampler.cpu_s / wall, 2), "load_before": load_before, "load_after": os.getloadavg()[0],
         "stdout": out_path.read_text("utf-8", "replace").strip(), "stderr_path": str(err_path),
     }
     if process.returncode != 0:
@@ -349,11 +369,11 @@ def report(r: dict, others: list[dict]) -> str:
     floor = r["floor"]
     lines = [f"## article-lake benchmark: {r['files']} files ({r['corpus']['bytes'] / 1e6:.1f} MB raw), "
              f"{r['cores']} cores, {r['when']}", "", f"code: {r['code']}", "",
-             "| run | wall s | files/s | vs floor | CPU s (process + reaped children; forkserver workers not included) | peak RSS, largest process (MiB) | peak PSS, whole tree (MiB) | phases (s) |",
-             "|---|---:|---:|---:|---:|---:|---:|---|"]
+             "| run | wall s | files/s | vs floor | CPU s, whole tree (sampled) | cores busy (CPU ÷ wall) | load avg before | peak RSS, largest process (MiB) | peak PSS, whole tree (MiB) | phases (s) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for f in floor["runs"]:
         lines.append(f"| parse floor ({f['name']}) | {f['wall_s']} (loop {f['seconds']}) | {f['files_per_s']} | 1.00 | "
-                     f"{f['cpu_s']} | {f['max_rss_mib']} | {f['tree_pss_mib']} | |")
+                     f"{f['cpu_s']} | | {f.get('load_before', '')} | {f['max_rss_mib']} | {f['tree_pss_mib']} | |")
     dask = runs.get(f"ingest-dask-w{w}")
     for name, res in (("ingest --workers 1", one), (f"ingest --workers {w}", full),
                       *([(f"ingest --engine dask --workers {w}", dask)] if dask else []), ("no-op rerun", noop),
@@ -361,7 +381,8 @@ def report(r: dict, others: list[dict]) -> str:
         fps = res.get("files_per_s", "")
         vs = f"{fps / floor['best_files_per_s']:.2f}" if fps else ""
         ph = ", ".join(f"{k[:-2]} {v}" for k, v in res.get("phases", {}).items() if v is not None)
-        lines.append(f"| {name} | {res['wall_s']} | {fps} | {vs} | {res['cpu_s']} | {res['max_rss_mib']} | {res['tree_pss_mib']} | {ph} |")
+        lines.append(f"| {name} | {res['wall_s']} | {fps} | {vs} | {res.get('tree_cpu_s', res['cpu_s'])} | "
+                     f"{res.get('cores_busy', '')} | {res.get('load_before', '')} | {res['max_rss_mib']} | {res['tree_pss_mib']} | {ph} |")
     d = r["dataset"]
     lines += ["", f"* ingest summary (all cores): `{full['stdout']}`",
               f"* output: {d['rows']} rows, articles/ {d['articles_bytes'] / 1e6:.1f} MB = **{d['bytes_per_article']} bytes/article** "
