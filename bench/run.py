@@ -161,7 +161,7 @@ def measure(name: str, cmd: list[str], logs: Path, cwd: Path | None = None) -> d
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "max_rss_mib": round(usage.ru_maxrss / 1024, 1),
         "tree_pss_mib": round(sampler.peak_pss / MIB, 1), "tree_rss_mib": round(sampler.peak_rss / MIB, 1),
         "processes": sampler.peak_processes, "tree_cpu_s": round(sampler.cpu_s, 2),
-        "cores_busy": round(sampler.cpu_s / wall, 2), "load_before": load_before, "load_after": os.getloadavg()[0],
+        "cores_busy": round(sampler.cpu_s / wall, 2), "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
         "stdout": out_path.read_text("utf-8", "replace").strip(), "stderr_path": str(err_path),
     }
     if process.returncode != 0:
