@@ -17,10 +17,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import resource
 import shutil
 import sys
 import time
 from pathlib import Path
+
+import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -102,6 +105,8 @@ def main() -> int:
     rows = sum(r for result in results for *_, r in result.partitions)
     print(f"{len(items)} files, {len(chunks)} map tasks, {len(tasks)} partitions ({rows / len(tasks):.1f} rows each), "
           f"{len(groups)} reduce groups, {opens} fragment file opens\n")
+    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; "
+          f"Arrow pool now {pa.total_allocated_bytes() / 2**20:.0f} MiB allocated, peak {pa.default_memory_pool().max_memory() / 2**20:.0f} MiB\n")
     print("| step | CPU s | CPU ms per file | CPU ms per partition |\n|---|---:|---:|---:|")
     staging = cpu["map_chunk (parse + stage fragments)"] - cpu["parse_chunk"]
     rows_out = [("parse_chunk", cpu["parse_chunk"]), ("staging fragments (map_chunk - parse_chunk)", staging)]

@@ -30,7 +30,7 @@ class RunOptions:
     # An engine object to use instead (tests, embedding); the run neither starts nor stops it.
     engine: Engine | None = None
     chunk_files: int = 200  # files per map task
-    group_partitions: int = 128  # partitions per reduce task (each opens the fragment files it needs once)
+    group_partitions: int = 64  # partitions per reduce task
 
 
 @dataclass
