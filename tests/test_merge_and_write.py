@@ -107,3 +107,24 @@ def test_write_staged_creates_its_folder_and_overwrites(tmp_path):
     write_staged(table([{"article_id": "y", "raw_path": "y.md"}]), path)  # a retried task
     assert pq.read_table(path).column("article_id").to_pylist() == ["y"]
     assert sorted(p.name for p in path.parent.iterdir()) == ["part.parquet"]
+
+
+def test_reduce_slices_bound_the_batches_read_at_once():
+    from jobs.run.work import PartitionTask, _slices
+
+    def task(batches: int) -> PartitionTask:
+        return PartitionTask("s", None, (("f.arrow", tuple(range(batches))),), (), None)
+
+    tasks = [task(n) for n in (3, 3, 0, 5, 1, 9, 2)]
+    import jobs.run.work as work
+    limit = 6
+    original, work.READ_BATCHES = work.READ_BATCHES, limit
+    try:
+        slices = list(_slices(tasks))
+    finally:
+        work.READ_BATCHES = original
+    assert [i for start, stop in slices for i in range(start, stop)] == list(range(len(tasks)))  # all, in order, once
+    for start, stop in slices:
+        total = sum(len(t.fragments[0][1]) for t in tasks[start:stop])
+        assert total <= limit or stop - start == 1  # one task alone may exceed the limit
+    assert slices == [(0, 3), (3, 5), (5, 6), (6, 7)]

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -202,21 +203,45 @@ def reduce_group(job: ReduceJob, numbered: tuple[int, list[PartitionTask]]) -> l
     from jobs.run.merge import merge_partition
 
     number, tasks = numbered
-    new_rows = _read_fragments(tasks)
     results = []
-    for index, (task, new) in enumerate(zip(tasks, new_rows)):
-        on_disk = read_partition(job.out_dir, task.source, task.date)
-        keep_only = set(task.keep_only) if task.keep_only is not None else None
-        merged, duplicates = merge_partition(on_disk, new, task.replaced, keep_only)
-        added = new.num_rows if new is not None else 0
-        unchanged = (on_disk is None and merged.num_rows == 0) or (on_disk is not None and merged.equals(on_disk))
-        staged = None
-        if not unchanged:
-            # An emptied partition is written as a zero-row file, never deleted: readers may have listed it.
-            staged = os.path.join(job.staged_dir, f"{number:06d}-{index:04d}.parquet")
-            write_staged(merged, staged)
-        results.append(PartitionResult(task.source, task.date, staged, merged.num_rows, added, duplicates))
+    for start, stop in _slices(tasks):
+        news = _read_fragments(tasks[start:stop])
+        for index in range(start, stop):
+            task, new = tasks[index], news[index - start]
+            news[index - start] = None  # its rows are not needed once its file is written
+            on_disk = read_partition(job.out_dir, task.source, task.date)
+            keep_only = set(task.keep_only) if task.keep_only is not None else None
+            merged, duplicates = merge_partition(on_disk, new, task.replaced, keep_only)
+            added = new.num_rows if new is not None else 0
+            unchanged = (on_disk is None and merged.num_rows == 0) or (on_disk is not None and merged.equals(on_disk))
+            staged = None
+            if not unchanged:
+                # An emptied partition is written as a zero-row file, never deleted: readers may have listed it.
+                staged = os.path.join(job.staged_dir, f"{number:06d}-{index:04d}.parquet")
+                write_staged(merged, staged)
+            results.append(PartitionResult(task.source, task.date, staged, merged.num_rows, added, duplicates))
     return results
+
+
+READ_BATCHES = 512  # staged record batches read at once by a reduce task (about one row each on a first run)
+
+
+def _slices(tasks: list[PartitionTask]) -> Iterator[tuple[int, int]]:
+    """Runs of consecutive tasks with at most READ_BATCHES fragment batches (at least one task each).
+
+    Bounds a reduce task's memory by rows read at once, not by partitions per group: at 200,000
+    files a group of 64 partitions holds ~1,500 rows, and each row is held about three times
+    (read, merged, encoded) until its partition is written.
+    """
+    start, batches = 0, 0
+    for index, task in enumerate(tasks):
+        count = sum(len(b) for _, b in task.fragments)
+        if index > start and batches + count > READ_BATCHES:
+            yield start, index
+            start, batches = index, 0
+        batches += count
+    if start < len(tasks):
+        yield start, len(tasks)
 
 
 def _read_fragments(tasks: list[PartitionTask]) -> list[pa.Table | None]:
