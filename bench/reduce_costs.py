@@ -63,6 +63,7 @@ def main() -> int:
     parser.add_argument("--dir", type=Path, default=Path("/tmp/article-lake-bench/reduce-costs"))
     args = parser.parse_args()
     shutil.rmtree(args.dir, ignore_errors=True)
+    args.dir.mkdir(parents=True)  # the run's staging folder: tasks make only their own folders in it
     items = list_items(args.raw_dir.resolve(), args.files)
     chunks = [items[i:i + args.chunk] for i in range(0, len(items), args.chunk)]
     job = Job(str(args.raw_dir.resolve()), "bench", dt.datetime.now(dt.timezone.utc), 8 << 20,

@@ -52,9 +52,10 @@ def partition_raw_paths(out_dir: str | Path, source: str, date: dt.date | None) 
     return set(pq.read_table(path, columns=["raw_path"]).column("raw_path").to_pylist())
 
 
-def write_staged(table: pa.Table, path: str | Path, table_name: str = "articles") -> None:
+def write_staged(table: pa.Table, path: str | Path, table_name: str = "articles", make_folders: bool = True) -> None:
     """Write a whole Parquet file under _staging (a task's output); a retried task overwrites it.
 
+    make_folders=False: fail if the folder is gone (a task of a run that failed and cleaned up).
     Encoded in memory and written with one write(): most partition files are a few KB, and the
     writer's own file output costs a system call per page and column (bench/small_parquet.py).
     """
@@ -69,6 +70,8 @@ def write_staged(table: pa.Table, path: str | Path, table_name: str = "articles"
     try:
         handle = open(temporary, "wb")
     except FileNotFoundError:
+        if not make_folders:
+            raise
         os.makedirs(os.path.dirname(temporary), exist_ok=True)
         handle = open(temporary, "wb")
     with handle:

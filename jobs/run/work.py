@@ -157,7 +157,7 @@ def map_chunk(job: Job, numbered: tuple[int, list[WorkItem]]) -> MapResult:
     order = sorted(range(len(keys)), key=lambda i: (keys[i][0], keys[i][1] is not None, keys[i][1] or dt.date.min))
     grouped = table.take(pa.array(order, pa.int64())).drop_columns(["source", "date"])
     fragment = os.path.join(job.fragments_dir, f"{number:07d}.arrow")
-    os.makedirs(job.fragments_dir, exist_ok=True)
+    _make_task_folder(job.fragments_dir)
     partitions = []
     temporary = f"{fragment}.{os.getpid()}.tmp"
     with pa.ipc.new_file(temporary, grouped.schema) as writer:
@@ -203,6 +203,7 @@ def reduce_group(job: ReduceJob, numbered: tuple[int, list[PartitionTask]]) -> l
     from jobs.run.merge import merge_partition
 
     number, tasks = numbered
+    _make_task_folder(job.staged_dir)
     results = []
     for start, stop in _slices(tasks):
         news = _read_fragments(tasks[start:stop])
@@ -218,9 +219,18 @@ def reduce_group(job: ReduceJob, numbered: tuple[int, list[PartitionTask]]) -> l
             if not unchanged:
                 # An emptied partition is written as a zero-row file, never deleted: readers may have listed it.
                 staged = os.path.join(job.staged_dir, f"{number:06d}-{index:04d}.parquet")
-                write_staged(merged, staged)
+                write_staged(merged, staged, make_folders=False)
             results.append(PartitionResult(task.source, task.date, staged, merged.num_rows, added, duplicates))
     return results
+
+
+def _make_task_folder(path: str) -> None:
+    """Create a task's folder in the run's staging folder, which the driver made; never the run's folder
+    itself: a task still running after its run failed and removed its staging must not bring it back."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        pass
 
 
 READ_BATCHES = 512  # staged record batches read at once by a reduce task (about one row each on a first run)
