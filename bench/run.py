@@ -45,8 +45,15 @@ class TreeSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.peak_pss = self.peak_rss = 0
+        self.peak_driver_pss = 0  # the process started (the driver), alone
         self.peak_processes = 0
+        self.cpu_ticks: dict[int, int] = {}  # last utime+stime seen per process of the tree
         self.stop = threading.Event()
+
+    @property
+    def cpu_s(self) -> float:
+        """CPU seconds of the whole tree (workers included), as last sampled."""
+        return sum(self.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -54,8 +61,13 @@ class TreeSampler(threading.Thread):
             pss = rss = 0
             for pid in pids:
                 pss_kib, rss_kib = _memory_kib(pid)
+                if pid == self.pid:
+                    self.peak_driver_pss = max(self.peak_driver_pss, pss_kib * 1024)
                 pss += pss_kib
                 rss += rss_kib
+                ticks = _cpu_ticks(pid)
+                if ticks is not None:
+                    self.cpu_ticks[pid] = ticks
             self.peak_pss = max(self.peak_pss, pss * 1024)
             self.peak_rss = max(self.peak_rss, rss * 1024)
             self.peak_processes = max(self.peak_processes, len(pids))
@@ -80,6 +92,15 @@ def _descendants(root: int) -> list[int]:
         found.append(pid)
         stack.extend(children.get(pid, []))
     return found
+
+
+def _cpu_ticks(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12])  # utime + stime
 
 
 def _memory_kib(pid: int) -> tuple[int, int]:
@@ -125,6 +146,7 @@ def measure(name: str, cmd: list[str], logs: Path, cwd: Path | None = None) -> d
     logs.mkdir(parents=True, exist_ok=True)
     out_path, err_path = logs / f"{name}.out", logs / f"{name}.err"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        load_before = os.getloadavg()[0]  # other work on the machine (1-minute load average)
         clock = time.perf_counter()
         # cwd is the logs folder, never the project: Python 3.11's forkserver imports its preload
         # (jobs.run.work) with '' (the cwd) first on sys.path, so from the project folder the
@@ -141,7 +163,9 @@ def measure(name: str, cmd: list[str], logs: Path, cwd: Path | None = None) -> d
         "name": name, "cmd": shlex.join(cmd), "exit": process.returncode, "wall_s": round(wall, 3),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "max_rss_mib": round(usage.ru_maxrss / 1024, 1),
         "tree_pss_mib": round(sampler.peak_pss / MIB, 1), "tree_rss_mib": round(sampler.peak_rss / MIB, 1),
-        "processes": sampler.peak_processes,
+        "driver_pss_mib": round(sampler.peak_driver_pss / MIB, 1),
+        "processes": sampler.peak_processes, "tree_cpu_s": round(sampler.cpu_s, 2),
+        "cores_busy": round(sampler.cpu_s / wall, 2), "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
         "stdout": out_path.read_text("utf-8", "replace").strip(), "stderr_path": str(err_path),
     }
     if process.returncode != 0:
@@ -349,11 +373,11 @@ def report(r: dict, others: list[dict]) -> str:
     floor = r["floor"]
     lines = [f"## article-lake benchmark: {r['files']} files ({r['corpus']['bytes'] / 1e6:.1f} MB raw), "
              f"{r['cores']} cores, {r['when']}", "", f"code: {r['code']}", "",
-             "| run | wall s | files/s | vs floor | CPU s (process + reaped children; forkserver workers not included) | peak RSS, largest process (MiB) | peak PSS, whole tree (MiB) | phases (s) |",
-             "|---|---:|---:|---:|---:|---:|---:|---|"]
+             "| run | wall s | files/s | vs floor | CPU s, whole tree (sampled) | cores busy (CPU ÷ wall) | load avg before | peak RSS, largest process (MiB) | peak PSS, whole tree (MiB) | phases (s) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for f in floor["runs"]:
         lines.append(f"| parse floor ({f['name']}) | {f['wall_s']} (loop {f['seconds']}) | {f['files_per_s']} | 1.00 | "
-                     f"{f['cpu_s']} | {f['max_rss_mib']} | {f['tree_pss_mib']} | |")
+                     f"{f['cpu_s']} | | {f.get('load_before', '')} | {f['max_rss_mib']} | {f['tree_pss_mib']} | |")
     dask = runs.get(f"ingest-dask-w{w}")
     for name, res in (("ingest --workers 1", one), (f"ingest --workers {w}", full),
                       *([(f"ingest --engine dask --workers {w}", dask)] if dask else []), ("no-op rerun", noop),
@@ -361,7 +385,8 @@ def report(r: dict, others: list[dict]) -> str:
         fps = res.get("files_per_s", "")
         vs = f"{fps / floor['best_files_per_s']:.2f}" if fps else ""
         ph = ", ".join(f"{k[:-2]} {v}" for k, v in res.get("phases", {}).items() if v is not None)
-        lines.append(f"| {name} | {res['wall_s']} | {fps} | {vs} | {res['cpu_s']} | {res['max_rss_mib']} | {res['tree_pss_mib']} | {ph} |")
+        lines.append(f"| {name} | {res['wall_s']} | {fps} | {vs} | {res.get('tree_cpu_s', res['cpu_s'])} | "
+                     f"{res.get('cores_busy', '')} | {res.get('load_before', '')} | {res['max_rss_mib']} | {res['tree_pss_mib']} | {ph} |")
     d = r["dataset"]
     lines += ["", f"* ingest summary (all cores): `{full['stdout']}`",
               f"* output: {d['rows']} rows, articles/ {d['articles_bytes'] / 1e6:.1f} MB = **{d['bytes_per_article']} bytes/article** "
@@ -375,7 +400,7 @@ def report(r: dict, others: list[dict]) -> str:
     if dask:
         lines.append(f"| dask LocalCluster {w} workers <= 1.5x local time | {dask['vs_local']}x ({dask['wall_s']}s vs {full['wall_s']}s); tree PSS {dask['tree_pss_mib']} MiB | {_yes(dask['vs_local'] <= 1.5)} |")
     peak = full["tree_pss_mib"]
-    lines.append(f"| peak memory of driver + all workers <= 512 MiB (local) | tree PSS {peak} MiB (largest process {full['max_rss_mib']} MiB) | {_yes(peak <= 512)} |")
+    lines.append(f"| peak memory of driver + all workers <= 512 MiB (local) | tree PSS {peak} MiB (driver alone {full.get('driver_pss_mib')} MiB, largest process {full['max_rss_mib']} MiB) | {_yes(peak <= 512)} |")
     for other in others:
         o_peak = other["runs"][f"ingest-w{other['workers']}"]["tree_pss_mib"]
         small, big = (other, r) if other["files"] < r["files"] else (r, other)

@@ -31,6 +31,10 @@ from jobs.lake.paths import partition_file, rejects_file, runs_file, staging_dir
 from schemas.article import ARTICLE_FILE_SCHEMA, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA, TABLES, conform, dictionary_columns
 
 ROW_GROUP_ROWS = 50_000
+# Files of fewer rows are compressed with snappy, bigger ones with zstd. A file of a few rows costs about
+# 1.2 ms of CPU with zstd against 0.87 ms with snappy (zstd sets up a context per column) for 4 % more
+# bytes; at 14 rows snappy already costs 17 % more bytes, at 60 rows 29 % (bench/small_parquet.py).
+SMALL_FILE_ROWS = 8
 SWAP_BATCH = 128  # staged files per os.sync() and batch of renames
 
 
@@ -51,16 +55,30 @@ def partition_raw_paths(out_dir: str | Path, source: str, date: dt.date | None) 
     return set(table.column("raw_path").to_pylist())
 
 
-def write_staged(table: pa.Table, path: str | Path, table_name: str = "articles") -> None:
-    """Write a whole Parquet file under _staging (a task's output); a retried task overwrites it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    schema = {"articles": ARTICLE_FILE_SCHEMA, "rejects": REJECT_FILE_SCHEMA, "runs": RUN_FILE_SCHEMA}[table_name]
+def write_staged(table: pa.Table, path: str | Path, table_name: str = "articles", make_folders: bool = True) -> None:
+    """Write a whole Parquet file under _staging (a task's output); a retried task overwrites it.
+
+    make_folders=False: fail if the folder is gone (a task of a run that failed and cleaned up).
+    Encoded in memory and written with one write(): most partition files are a few KB, and the
+    writer's own file output costs a system call per page and column (bench/small_parquet.py).
+    """
+    path = os.fspath(path)
+    schema = _SCHEMAS[table_name]
     table = conform(table, schema)
-    statistics, dictionary = _column_options(table.schema, table_name)
-    temporary = path.with_name(path.name + f".{os.getpid()}.tmp")
-    pq.write_table(table, temporary, compression="zstd", row_group_size=ROW_GROUP_ROWS,
+    statistics, dictionary, compression = _column_options(table_name, table.num_rows < SMALL_FILE_ROWS)
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table, buffer, compression=compression, row_group_size=ROW_GROUP_ROWS,
                    write_statistics=statistics, use_dictionary=dictionary)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        handle = open(temporary, "wb")
+    except FileNotFoundError:
+        if not make_folders:
+            raise
+        os.makedirs(os.path.dirname(temporary), exist_ok=True)
+        handle = open(temporary, "wb")
+    with handle:
+        handle.write(buffer.getvalue())
     os.replace(temporary, path)
 
 
@@ -139,8 +157,22 @@ def _same_rows(path: Path, table: pa.Table) -> bool:
         return False  # the rejects file is rebuilt whole from the manifest: overwriting it repairs it
 
 
+_SCHEMAS = {"articles": ARTICLE_FILE_SCHEMA, "rejects": REJECT_FILE_SCHEMA, "runs": RUN_FILE_SCHEMA}
+# Free text: min/max statistics of these prune nothing a reader asks and stored the longest values twice
+# in every footer (~3 KB of a 15 KB three-row partition file; bench/small_parquet.py).
+_NO_STATISTICS = {"articles": {"title", "text", "original_title", "byline", "extra", "headimg", "thumbnail",
+                               "original_url", "republished_from"},
+                  "rejects": {"message"}}
+# The bulk of an article's bytes: free text and lists.
+LONG_COLUMNS = _NO_STATISTICS["articles"] | {"paragraphs", "categories", "image_urls", "link_urls", "keywords",
+                                              "contributors"}
+
+
 @functools.lru_cache(maxsize=8)
-def _column_options(schema: pa.Schema, table_name: str) -> tuple[list[str], list[str]]:
-    """(columns with min/max statistics: the scalar ones; dictionary-encoded columns), once per schema."""
-    return ([f.name for f in schema if not pa.types.is_list(f.type)],
-            [name for name in dictionary_columns(TABLES[table_name]) if name in schema.names])
+def _column_options(table_name: str, small: bool) -> tuple[list[str], list[str], str]:
+    """(columns with min/max statistics: the short scalar ones; dictionary-encoded columns; codec)."""
+    schema = _SCHEMAS[table_name]
+    skip = _NO_STATISTICS.get(table_name, set())
+    return ([f.name for f in schema if not pa.types.is_list(f.type) and f.name not in skip],
+            [name for name in dictionary_columns(TABLES[table_name]) if name in schema.names],
+            "snappy" if small else "zstd")

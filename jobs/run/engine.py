@@ -16,8 +16,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from typing import Protocol, TypeVar
+
+SETTLE_SECONDS = 120  # after a failure, how long the Dask engine waits for the tasks already in flight
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -106,8 +108,11 @@ class ProcessPoolEngine:
             while pending:
                 yield pending.popleft().result()
         finally:
-            for future in pending:  # a failed or abandoned map leaves nothing queued behind it
+            # A failed or abandoned map leaves nothing queued behind it, and nothing running: a task
+            # still writing would put files back into a staging folder the failed run has removed.
+            for future in pending:
                 future.cancel()
+            wait(pending)
 
     def on_every_worker(self, function, *args):
         return [function(*args)]  # same machine, same user, same filesystem as this process
@@ -175,8 +180,17 @@ class DaskEngine:
             while pending:
                 yield pending.popleft().result()
         finally:
-            for future in pending:
-                future.cancel()
+            if pending:
+                # Dask cannot stop a task that has started: let the few in flight end (bounded by
+                # in_flight) before the run cleans its staging folder, then drop what is left.
+                deadline = time.monotonic() + SETTLE_SECONDS
+                for future in pending:
+                    try:
+                        future.exception(timeout=max(0.1, deadline - time.monotonic()))  # waits; never raises it
+                    except Exception:  # noqa: BLE001 - a timeout or a lost worker: cancelled below
+                        pass
+                for future in pending:
+                    future.cancel()
 
     def close(self) -> None:
         if self._client is not None:

@@ -223,6 +223,7 @@ class _Run:
         if not (work or rebuild or forget):
             return
         run_id = self.report.run_id
+        self.store.staging.mkdir(parents=True, exist_ok=True)  # tasks create their folders in it, never it
         self._map(work)
         if forget:
             self.state.add_forgotten(run_id, sorted(forget))

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -160,7 +161,7 @@ def map_chunk(job: Job, numbered: tuple[int, list[WorkItem]]) -> MapResult:
     order = sorted(range(len(keys)), key=lambda i: (keys[i][0], keys[i][1] is not None, keys[i][1] or dt.date.min))
     grouped = table.take(pa.array(order, pa.int64())).drop_columns(["source", "date"])
     fragment = os.path.join(job.fragments_dir, f"{number:07d}.arrow")
-    os.makedirs(job.fragments_dir, exist_ok=True)
+    _make_task_folder(job.fragments_dir)
     partitions = []
     temporary = f"{fragment}.{os.getpid()}.tmp"
     with pa.ipc.new_file(temporary, grouped.schema) as writer:
@@ -210,39 +211,83 @@ def reduce_group(job: ReduceJob, numbered: tuple[int, list[PartitionTask]]) -> l
     from jobs.run.merge import merge_partition
 
     number, tasks = numbered
+    _make_task_folder(job.staged_dir)
     results = []
-    for index, task in enumerate(tasks):
-        keep_only = set(task.keep_only) if task.keep_only is not None else None
-        lost, warning = (), None
-        try:
-            on_disk = read_partition(job.out_dir, task.source, task.date)
-        except DamagedFile as damaged:
-            if keep_only is None:  # only a rebuild (reprocess) may replace what it cannot read
-                raise
-            on_disk, lost, warning = None, tuple(sorted(keep_only)), lost_rows_message(damaged, keep_only)
-        new = _read_fragments(task.fragments)
-        merged, duplicates = merge_partition(on_disk, new, task.replaced, keep_only)
-        new_rows = new.num_rows if new is not None else 0
-        unchanged = warning is None and ((on_disk is None and merged.num_rows == 0)
-                                         or (on_disk is not None and merged.equals(on_disk)))
-        staged = None
-        if not unchanged:
-            # An emptied partition is written as a zero-row file, never deleted: readers may have listed it.
-            staged = os.path.join(job.staged_dir, f"{number:06d}-{index:04d}.parquet")
-            write_staged(merged, staged)
-        results.append(PartitionResult(task.source, task.date, staged, merged.num_rows, new_rows, duplicates, lost, warning))
+    for start, stop in _slices(tasks):
+        news = _read_fragments(tasks[start:stop])
+        for index in range(start, stop):
+            task, new = tasks[index], news[index - start]
+            news[index - start] = None  # its rows are not needed once its file is written
+            keep_only = set(task.keep_only) if task.keep_only is not None else None
+            lost, warning = (), None
+            try:
+                on_disk = read_partition(job.out_dir, task.source, task.date)
+            except DamagedFile as damaged:
+                if keep_only is None:  # only a rebuild (reprocess) may replace what it cannot read
+                    raise
+                on_disk, lost, warning = None, tuple(sorted(keep_only)), lost_rows_message(damaged, keep_only)
+            merged, duplicates = merge_partition(on_disk, new, task.replaced, keep_only)
+            added = new.num_rows if new is not None else 0
+            unchanged = warning is None and ((on_disk is None and merged.num_rows == 0)
+                                             or (on_disk is not None and merged.equals(on_disk)))
+            staged = None
+            if not unchanged:
+                # An emptied partition is written as a zero-row file, never deleted: readers may have listed it.
+                staged = os.path.join(job.staged_dir, f"{number:06d}-{index:04d}.parquet")
+                write_staged(merged, staged, make_folders=False)
+            results.append(PartitionResult(task.source, task.date, staged, merged.num_rows, added, duplicates,
+                                           lost, warning))
     return results
 
 
-def _read_fragments(fragments: tuple[tuple[str, tuple[int, ...]], ...]) -> pa.Table | None:
-    tables = []
-    for path, batches in fragments:
-        with pa.OSFile(path) as source:  # read, not mapped: the rows outlive the open file
+def _make_task_folder(path: str) -> None:
+    """Create a task's folder in the run's staging folder, which the driver made; never the run's folder
+    itself: a task still running after its run failed and removed its staging must not bring it back."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        pass
+
+
+READ_BATCHES = 512  # staged record batches read at once by a reduce task (about one row each on a first run)
+
+
+def _slices(tasks: list[PartitionTask]) -> Iterator[tuple[int, int]]:
+    """Runs of consecutive tasks with at most READ_BATCHES fragment batches (at least one task each).
+
+    Bounds a reduce task's memory by rows read at once, not by partitions per group: at 200,000
+    files a group of 64 partitions holds ~1,500 rows, and each row is held about three times
+    (read, merged, encoded) until its partition is written.
+    """
+    start, batches = 0, 0
+    for index, task in enumerate(tasks):
+        count = sum(len(b) for _, b in task.fragments)
+        if index > start and batches + count > READ_BATCHES:
+            yield start, index
+            start, batches = index, 0
+        batches += count
+    if start < len(tasks):
+        yield start, len(tasks)
+
+
+def _read_fragments(tasks: list[PartitionTask]) -> list[pa.Table | None]:
+    """Each task's staged rows; every fragment file is opened once for the whole group.
+
+    Memory-mapped: a batch only touches its own pages, and its buffers keep the mapping
+    alive after the file is closed (Arrow unmaps when the last buffer goes), so no file
+    descriptor stays open however many fragment files a group reads.
+    """
+    wanted: dict[str, list[tuple[int, int]]] = {}
+    for position, task in enumerate(tasks):
+        for path, batches in task.fragments:
+            wanted.setdefault(path, []).extend((position, batch) for batch in batches)
+    found: list[list[pa.RecordBatch]] = [[] for _ in tasks]
+    for path in sorted(wanted):
+        with pa.memory_map(path) as source:
             reader = pa.ipc.open_file(source)
-            tables.append(pa.Table.from_batches([reader.get_batch(i) for i in batches]))
-    if not tables:
-        return None
-    return pa.concat_tables(tables).combine_chunks()
+            for position, batch in wanted[path]:
+                found[position].append(reader.get_batch(batch))
+    return [pa.Table.from_batches(batches).combine_chunks() if batches else None for batches in found]
 
 
 def read_partition_or_none(out_dir: str, key: PartitionKey) -> pa.Table | None:
