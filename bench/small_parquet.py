@@ -29,19 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jobs.lake.store import LONG_COLUMNS, ROW_GROUP_ROWS, _column_options  # noqa: E402
 from jobs.run.merge import merge_partition  # noqa: E402
-from jobs.run.work import Job, WorkItem, parse_chunk  # noqa: E402
+from jobs.run.work import Job, parse_chunk  # noqa: E402
+from reduce_costs import list_items  # noqa: E402  (bench/ is on sys.path: a sibling script)
 from schemas.article import ARTICLE_FILE_SCHEMA  # noqa: E402
 
 
 def partitions(raw_dir: Path, files: int, by: str) -> list[pa.Table]:
-    items = []
-    for folder, dirs, names in os.walk(raw_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
-            if name.endswith(".md") and len(items) < files:
-                path = os.path.join(folder, name)
-                stat = os.stat(path)
-                items.append(WorkItem(os.path.relpath(path, raw_dir), stat.st_size, stat.st_mtime_ns, None))
+    items = list_items(raw_dir, files)
     job = Job(str(raw_dir), "bench", dt.datetime.now(dt.timezone.utc), 8 << 20)
     table = parse_chunk(job, items).articles
     sources, dates = table.column("source").to_pylist(), table.column("date").to_pylist()
