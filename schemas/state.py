@@ -93,6 +93,14 @@ INFLIGHT_PARTITION_COLUMNS: tuple[Column, ...] = (
     Column("date", pa.date32(), "Partition date (null: undated articles)."),
 )
 
+# Partitions a committed run emptied: kept as zero-row files (a reader may have listed them) and
+# removed by a later run once older than RunOptions.emptied_grace_s.
+EMPTIED_PARTITION_COLUMNS: tuple[Column, ...] = (
+    Column("source", pa.string(), "Partition source.", nullable=False),
+    Column("date", pa.date32(), "Partition date (null: undated articles)."),
+    Column("emptied_at", pa.string(), "When the run that emptied it committed (ISO 8601, UTC).", nullable=False),
+)
+
 RUN_KEY = "run_id"
 RUN_METRICS: tuple[str, ...] = tuple(c.name for c in RUN_COLUMNS if c.metric)
 
@@ -132,4 +140,5 @@ MANIFEST_DDL = "\n".join([
     sqlite_table("fragments", FRAGMENT_COLUMNS, ""),
     "CREATE INDEX IF NOT EXISTS fragments_partition ON fragments (run_id, source, date);",
     sqlite_table("inflight_partitions", INFLIGHT_PARTITION_COLUMNS, ""),
+    sqlite_table("emptied_partitions", EMPTIED_PARTITION_COLUMNS, ""),
 ])

@@ -201,8 +201,10 @@ class State:
             (run_id, FileStatus.UNCHANGED.value, rejected_at.isoformat(), run_id, FileStatus.REJECT.value)).fetchall()
         return _rejects(rows)
 
-    def commit_pending(self, run_id: str, parser_version: str, when: dt.datetime) -> int:
-        """Every outcome of the run into `files`, in one transaction that also ends it being in flight."""
+    def commit_pending(self, run_id: str, parser_version: str, when: dt.datetime,
+                       emptied: Iterable[tuple[str, str | None]] = ()) -> int:
+        """Every outcome of the run into `files`, in one transaction that also ends it being in flight
+        and records the partitions it emptied (zero-row files a later run removes)."""
         names = [c.name for c in MANIFEST_COLUMNS]
         selected = ", ".join("?" if n in ("parser_version", "updated_at") else n for n in names)
         with self._transaction():
@@ -217,7 +219,18 @@ class State:
                             (parser_version, when.isoformat(), run_id, FileStatus.ARTICLE.value, FileStatus.REJECT.value))
             for table in ("pending", "fragments", "inflight_partitions"):
                 self.db.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
+            self.db.executemany("INSERT INTO emptied_partitions (source, date, emptied_at) VALUES (?, ?, ?)",
+                                [(source, date, when.isoformat()) for source, date in emptied])
         return files
+
+    def emptied_before(self, cutoff: dt.datetime) -> list[tuple[str, str | None]]:
+        """Partitions emptied by runs that committed before `cutoff`."""
+        return [tuple(row) for row in self.db.execute(
+            "SELECT DISTINCT source, date FROM emptied_partitions WHERE emptied_at < ?", (cutoff.isoformat(),))]
+
+    def forget_emptied(self, partitions: list[tuple[str, str | None]]) -> None:
+        with self._transaction():
+            self.db.executemany("DELETE FROM emptied_partitions WHERE source=? AND date IS ?", partitions)
 
     # -- runs --------------------------------------------------------------
     def begin_run(self, run_id: str, command: str, started_at: dt.datetime) -> None:

@@ -55,6 +55,26 @@ def partition_raw_paths(out_dir: str | Path, source: str, date: dt.date | None) 
     return set(table.column("raw_path").to_pylist())
 
 
+def remove_if_empty(out_dir: str | Path, source: str, date: dt.date | None) -> bool:
+    """Delete a partition's file if it holds no row (and its folders if they end up empty); True if deleted.
+
+    A partition refilled since it was emptied keeps its file; an unreadable one is left to `verify`.
+    """
+    path = partition_file(out_dir, source, date)
+    try:
+        if pq.read_metadata(path).num_rows:
+            return False
+    except (OSError, pa.ArrowException):  # gone already, or damaged: not ours to delete
+        return False
+    path.unlink()
+    for folder in (path.parent, path.parent.parent):
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+    return True
+
+
 def write_staged(table: pa.Table, path: str | Path, table_name: str = "articles", make_folders: bool = True) -> None:
     """Write a whole Parquet file under _staging (a task's output); a retried task overwrites it.
 

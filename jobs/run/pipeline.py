@@ -34,7 +34,7 @@ from jobs.lake.lock import OutputLock
 from jobs.lake.manifest import State
 from jobs.lake.paths import manifest_file, rejects_file, staging_root
 from jobs.lake.repair import open_state
-from jobs.lake.store import Store, partition_raw_paths, write_staged
+from jobs.lake.store import Store, partition_raw_paths, remove_if_empty, write_staged
 from jobs.parse import PARSER_VERSION
 from jobs.run.engine import Engine, engine_for
 from jobs.run.merge import merge_partition
@@ -79,6 +79,7 @@ def _run_command(command: str, options: RunOptions, on_event: EventSink | None,
                 run = _Run(options, state, command, emit, engine, notices)
                 with run:
                     recovered = run.recover()
+                    run.remove_emptied()
                     if command == "ingest":
                         _plan_and_ingest(run, options, state, emit)
                     else:
@@ -216,6 +217,16 @@ class _Run:
         self.emit("recovered", {"files": len(paths), "partitions_rewritten": len(staged)})
         return paths
 
+    def remove_emptied(self) -> None:
+        """Remove zero-row partition files that earlier runs emptied more than `emptied_grace_s` ago."""
+        cutoff = self.started - dt.timedelta(seconds=self.options.emptied_grace_s)
+        partitions = self.state.emptied_before(cutoff)
+        if not partitions:
+            return
+        removed = sum(remove_if_empty(self.options.out_dir, source, _date(date)) for source, date in partitions)
+        self.state.forget_emptied(partitions)
+        self.emit("emptied_removed", {"partitions": removed})
+
     # -- the run -------------------------------------------------------------
     def execute(self, work: list[WorkItem], rebuild: dict[PartitionKey, set[str]] | None = None,
                 forget: set[str] | None = None) -> None:
@@ -233,7 +244,7 @@ class _Run:
         self.report.rejects = statuses.get(FileStatus.REJECT, 0)
         self.report.rejects_by_reason = {reason: count for reason, count in reasons.items()}
 
-        staged = self._reduce(rebuild)
+        staged, emptied = self._reduce(rebuild)
         # (1) the in-flight record, before anything is swapped in
         self.state.mark_swapping(run_id, [(s, d.isoformat() if d else None) for (s, d), _ in staged])
         # (2) swap; partitions that lose their last row go last (a kill between batches leaves fewer of them)
@@ -248,7 +259,7 @@ class _Run:
         # (3) rejects, (4) the manifest
         self.store.replace_rejects(self.state.rejects_after(run_id, self.started))
         self.store.sync()  # every swap is on disk before the manifest says so
-        files = self.state.commit_pending(run_id, PARSER_VERSION, self.started)
+        files = self.state.commit_pending(run_id, PARSER_VERSION, self.started, [(s, _iso(d)) for s, d in emptied])
         self.emit("committed", {"files": files})
 
     def _map(self, work: list[WorkItem]) -> None:
@@ -263,7 +274,7 @@ class _Run:
             done += result.outcomes.num_rows
             self.emit("parsed", {"done": done, "total": len(work)})
 
-    def _reduce(self, rebuild: dict[PartitionKey, set[str]]) -> list[tuple[PartitionKey, str]]:
+    def _reduce(self, rebuild: dict[PartitionKey, set[str]]) -> tuple[list[tuple[PartitionKey, str]], list[PartitionKey]]:
         """Run the reduce tasks; return (partition, staged file) of every changed partition, emptied ones last."""
         run_id = self.report.run_id
         departures: dict[PartitionKey, list[str]] = {}
@@ -301,7 +312,7 @@ class _Run:
                                                     "rows": result.rows})
             done += len(results)
             self.emit("merged", {"done": done, "total": len(keys)})
-        return changed + emptied
+        return changed + emptied, [key for key, _ in emptied]
 
 
 def _check_workers(engine: Engine, options: RunOptions) -> None:
