@@ -219,3 +219,21 @@ def test_query_and_status_name_a_damaged_file_without_a_traceback(lake, damage):
         assert done.returncode == 1, done.stdout + done.stderr
         assert "Traceback" not in done.stderr
         assert str(part) in done.stderr and "articles reprocess" in done.stderr
+
+
+def test_undated_articles_verify_clean_and_their_repair_is_the_whole_source(tmp_path):
+    """The Hive null partition (date=__HIVE_DEFAULT_PARTITION__) is a partition of the dataset, not a stray file."""
+    from helpers_pipeline import article_text, run_ingest, write_raw
+    from jobs.analyst.verify import verify_dataset
+
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    write_raw(raw, "dated.md", article_text("有日期", "2022-08-01 10:00:00"))
+    write_raw(raw, "undated.md", article_text("无日期", "Invalid Date"))
+    assert run_ingest(raw, out).exit_code == 0
+    result = verify_dataset(out)
+    assert result.problems == [] and result.manifest_articles == 2 and result.rows == 2
+    undated = next((out / "articles").glob("source=*/date=__HIVE_DEFAULT_PARTITION__/part-0.parquet"))
+    undated.write_bytes(undated.read_bytes()[:50])
+    problems = verify_dataset(out).problems
+    assert [p.path for p in problems] == [undated]
+    assert "--source" in problems[0].repair and "--from" not in problems[0].repair

@@ -19,8 +19,9 @@ from jobs.analyst.query import connect
 from jobs.analyst.report import UNKNOWN_SOURCE, reject_source
 from jobs.analyst.verify import damaged_file_error
 from jobs.errors import ArticleLakeError, UsageError
+from schemas.state import RunStatus
 
-FINISHED_RUN_STATUSES = ("ok", "too_many_rejects")  # runs that committed their work
+FINISHED_RUN_STATUSES = (RunStatus.OK.value, RunStatus.TOO_MANY_REJECTS.value)  # runs that committed their work
 
 
 def dataset_status(out_dir: str | Path, last_runs: int = 5, as_of: dt.date | None = None,

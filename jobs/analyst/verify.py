@@ -27,10 +27,13 @@ import duckdb
 import pyarrow.parquet as pq
 
 from jobs.errors import ArticleLakeError, OutputLocked
-from jobs.lake.paths import ARTICLES_DIR, PART_FILE, lock_file, manifest_file, partition_file, rejects_file, runs_file
+from jobs.lake.paths import (ARTICLES_DIR, PART_FILE, lock_file, manifest_file, partition_file, partition_order, rejects_file,
+                             runs_file)
+from schemas.hive import HIVE_NULL
+from schemas.state import FileStatus
 from schemas.views import GLOBS
 
-_PARTITION_PATH = re.compile(r"source=([^/]+)/date=(\d{4}-\d{2}-\d{2})/" + re.escape(PART_FILE))
+_PARTITION_PATH = re.compile(r"source=([^/]+)/date=(\d{4}-\d{2}-\d{2}|" + re.escape(HIVE_NULL) + ")/" + re.escape(PART_FILE))
 _EXAMPLES = 3  # raw paths quoted per problem
 
 
@@ -138,7 +141,7 @@ def _read_rows(path: Path, columns: tuple[str, ...] = ()) -> tuple[int, dict[str
     return decoded, values
 
 
-PartitionRows = dict[tuple[str, dt.date], list[tuple[str, "_Row"]]]  # partition -> (article_id, row)
+PartitionRows = dict[tuple[str, dt.date | None], list[tuple[str, "_Row"]]]  # partition -> (article_id, row)
 
 
 def _read_partitions(out: Path, result: Verification, commands: "_Commands") -> PartitionRows:
@@ -163,20 +166,21 @@ def _read_partitions(out: Path, result: Verification, commands: "_Commands") -> 
     return rows
 
 
-def _partition_of(out: Path, path: Path) -> tuple[str, dt.date] | None:
+def _partition_of(out: Path, path: Path) -> tuple[str, dt.date | None] | None:
     relative = path.relative_to(out / ARTICLES_DIR).as_posix()
     match = _PARTITION_PATH.fullmatch(relative)
     if not match:
         return None
     try:
-        return urllib.parse.unquote(match.group(1), errors="strict"), dt.date.fromisoformat(match.group(2))
+        date = None if match.group(2) == HIVE_NULL else dt.date.fromisoformat(match.group(2))
+        return urllib.parse.unquote(match.group(1), errors="strict"), date
     except ValueError:
         return None
 
 
 @dataclass
 class _Manifest:
-    articles: dict[str, tuple[str, dt.date, str]]  # raw_path -> (source, date, article_id)
+    articles: dict[str, tuple[str, dt.date | None, str]]  # raw_path -> (source, date (None: undated), article_id)
     rejects: set[str]
 
 
@@ -192,9 +196,10 @@ def _read_manifest(out: Path, result: Verification, commands: "_Commands") -> _M
             check = [row[0] for row in db.execute("PRAGMA quick_check")]
             if check != ["ok"]:
                 raise sqlite3.DatabaseError("; ".join(check[:3]))
-            articles = {raw_path: (source, dt.date.fromisoformat(date), article_id) for raw_path, source, date, article_id
-                        in db.execute("SELECT raw_path, source, date, article_id FROM files WHERE status = 'article'")}
-            rejects = {row[0] for row in db.execute("SELECT raw_path FROM files WHERE status = 'reject'")}
+            articles = {raw_path: (source, dt.date.fromisoformat(date) if date else None, article_id)
+                        for raw_path, source, date, article_id in db.execute(
+                            "SELECT raw_path, source, date, article_id FROM files WHERE status = ?", (FileStatus.ARTICLE.value,))}
+            rejects = {row[0] for row in db.execute("SELECT raw_path FROM files WHERE status = ?", (FileStatus.REJECT.value,))}
         finally:
             db.close()
     except (sqlite3.Error, ValueError, TypeError) as error:
@@ -216,8 +221,8 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
 # -- checks -------------------------------------------------------------------
 
 def _check_unique(rows_by_partition: PartitionRows, result: Verification, commands: "_Commands") -> None:
-    homes_of_id: dict[str, set[tuple[str, dt.date]]] = defaultdict(set)
-    homes_of_path: dict[str, set[tuple[str, dt.date]]] = defaultdict(set)
+    homes_of_id: dict[str, set[tuple[str, dt.date | None]]] = defaultdict(set)
+    homes_of_path: dict[str, set[tuple[str, dt.date | None]]] = defaultdict(set)
     count_of_id: dict[str, int] = defaultdict(int)
     count_of_path: dict[str, int] = defaultdict(int)
     for key, rows in rows_by_partition.items():
@@ -227,12 +232,12 @@ def _check_unique(rows_by_partition: PartitionRows, result: Verification, comman
             count_of_id[article_id] += 1
             count_of_path[row.raw_path] += 1
     for label, counts, homes in (("article_id", count_of_id, homes_of_id), ("raw_path", count_of_path, homes_of_path)):
-        twice: dict[tuple[str, dt.date], list[str]] = defaultdict(list)
+        twice: dict[tuple[str, dt.date | None], list[str]] = defaultdict(list)
         for value, count in counts.items():
             if count > 1:
                 for key in homes[value]:
                     twice[key].append(value)
-        for key, values in sorted(twice.items()):
+        for key, values in sorted(twice.items(), key=lambda item: partition_order(item[0])):
             path = rows_by_partition[key][0][1].path
             result.problems.append(Problem(path, f"{len(values)} {label}s with more than one row in the dataset "
                                                  f"(e.g. {_examples(values)})", commands.reprocess(*key)))
@@ -240,11 +245,11 @@ def _check_unique(rows_by_partition: PartitionRows, result: Verification, comman
 
 def _check_against_manifest(out: Path, manifest: _Manifest, rows_by_partition: PartitionRows, result: Verification,
                             commands: "_Commands") -> None:
-    expected: dict[tuple[str, dt.date], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))  # key -> id -> paths
+    expected: dict[tuple[str, dt.date | None], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))  # key -> id -> paths
     for raw_path, (source, date, article_id) in manifest.articles.items():
         expected[(source, date)][article_id].add(raw_path)
     unreadable = {problem.path for problem in result.problems}
-    for key in sorted(expected.keys() | rows_by_partition.keys()):
+    for key in sorted(expected.keys() | rows_by_partition.keys(), key=partition_order):
         ids = expected.get(key, {})
         rows = rows_by_partition.get(key)
         path = partition_file(out, *key)
@@ -313,9 +318,10 @@ class _Commands:
         if out != Path("data/parquet"):
             self.dirs += f" --out-dir {shlex.quote(str(out))}"
 
-    def reprocess(self, source: str, date: dt.date) -> str:
-        day = date.isoformat()
-        return f"articles reprocess{self.dirs} --source {shlex.quote(source)} --from {day} --to {day} --yes"
+    def reprocess(self, source: str, date: dt.date | None) -> str:
+        """Rebuild one partition; the undated one is in no date range: every partition of its source."""
+        days = f" --from {date.isoformat()} --to {date.isoformat()}" if date else ""
+        return f"articles reprocess{self.dirs} --source {shlex.quote(source)}{days} --yes"
 
     def reprocess_all(self) -> str:
         return f"articles reprocess{self.dirs} --all --yes"

@@ -25,6 +25,13 @@ def partition_dir(source: str, date: dt.date | None) -> str:
     return f"source={encode_value(source)}/date={date.isoformat() if date is not None else HIVE_NULL}"
 
 
+def partition_order(key: tuple[str, dt.date | str | None]) -> tuple:
+    """Sort key of a partition (source, date): by source, the undated partition (None) first, then
+    by date; the date may be a date or its ISO text (they sort alike)."""
+    source, date = key
+    return (source, date is not None, str(date) if date is not None else "")
+
+
 def partition_file(out_dir: str | Path, source: str, date: dt.date | None) -> Path:
     """Where a partition's one file lives."""
     return Path(out_dir) / ARTICLES_DIR / partition_dir(source, date) / PART_FILE

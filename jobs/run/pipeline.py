@@ -32,14 +32,14 @@ import pyarrow.compute as pc
 from jobs.errors import TooManyRejects, UsageError, domain_error, manifest_damage
 from jobs.lake.lock import OutputLock
 from jobs.lake.manifest import State
-from jobs.lake.paths import manifest_file, rejects_file, staging_root
+from jobs.lake.paths import manifest_file, partition_order, rejects_file, staging_root
 from jobs.lake.repair import open_state
 from jobs.lake.store import Store, partition_raw_paths, remove_if_empty, write_staged
 from jobs.parse import PARSER_VERSION
 from jobs.run.engine import Engine, engine_for
 from jobs.run.merge import merge_partition
 from jobs.run.options import EventSink, RunOptions, RunReport, Selection
-from jobs.run.plan import ReprocessPlan, plan_ingest, plan_rebuild
+from jobs.run.plan import ReprocessPlan, plan_ingest, plan_rebuild, split_present
 from jobs.run.work import (Job, PartitionKey, PartitionTask, ReduceJob, WorkItem, map_chunk, read_partition_or_none,
                            reduce_group)
 from schemas.state import FileStatus, RunStatus
@@ -102,8 +102,8 @@ def _plan_and_reprocess(run: "_Run", options: RunOptions, state: State, emit: Ev
     work = [WorkItem(f.raw_path, f.size, f.mtime_ns, None) for f in plan.files + plan.rejects_to_retry]
     # Files a killed run left half-done are new again: parse those still there, wherever they go.
     listed = {item.raw_path for item in work}
-    work += [WorkItem(p, s.st_size, s.st_mtime_ns, None, known=False)
-             for p, s in _present(options.raw_dir, recovered) if p not in listed]
+    present = split_present(options.raw_dir, [p for p in recovered if p not in listed])[0]
+    work += [WorkItem(f.raw_path, f.size, f.mtime_ns, None, known=False) for f in present]
     for warning in plan.warnings():
         run.warn(warning)
     history = plan.history(selection.prune)
@@ -197,7 +197,7 @@ class _Run:
         self.emit("recovering", {"runs": unfinished, "files": len(paths), "partitions": len(partitions)})
         gone = set(paths)
         staged = []
-        for index, (source, date_text) in enumerate(sorted(partitions, key=_key_order)):
+        for index, (source, date_text) in enumerate(sorted(partitions, key=partition_order)):
             key = (source, _date(date_text))
             if not (partition_raw_paths(self.options.out_dir, *key) & gone):
                 continue
@@ -281,7 +281,7 @@ class _Run:
         for source, date_text, raw_path in self.state.departures(run_id):
             departures.setdefault((source, _date(date_text)), []).append(raw_path)
         touched = {(s, _date(d)) for s, d in self.state.fragment_partitions(run_id)} | departures.keys() | rebuild.keys()
-        keys = sorted(touched, key=_key_order)
+        keys = sorted(touched, key=partition_order)
         self.emit("merging", {"partitions": len(keys)})
 
         def tasks() -> Iterator[tuple[int, list[PartitionTask]]]:
@@ -352,26 +352,12 @@ def _worker_sees(raw_dir: str, staging: str) -> str | None:
     return None
 
 
-def _present(raw_dir: Path, paths: list[str]) -> Iterator[tuple[str, os.stat_result]]:
-    for raw_path in paths:
-        try:
-            yield raw_path, os.stat(os.path.join(raw_dir, raw_path))
-        except OSError:
-            continue
-
-
 def _date(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
 def _iso(date: dt.date | None) -> str | None:
     return date.isoformat() if date else None
-
-
-def _key_order(key) -> tuple:
-    """Partition keys sort by source, then date, undated (None) first; dates may be text or dates."""
-    source, date = key
-    return (source, date is not None, str(date) if date is not None else "")
 
 
 def _check_options(options: RunOptions) -> None:

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jobs.errors import DamagedFile, manifest_damage
+from jobs.lake.damaged import row_count
+from jobs.lake.manifest import State
+from jobs.lake.paths import manifest_file, partition_file
 from jobs.parse import PARSER_VERSION
 from jobs.run.discover import RawFile, UnlistedFolder, discover
 from jobs.run.options import RunOptions, Selection
-from jobs.run.work import WorkItem
-from jobs.run.work import PartitionKey
-from jobs.lake.manifest import State
-from jobs.lake.damaged import row_count
-from jobs.lake.paths import manifest_file, partition_file
+from jobs.run.work import PartitionKey, WorkItem
+from schemas.state import FileStatus
 
 Warn = Callable[[str], None]
 READ_ERROR = "read_error"
@@ -87,21 +87,21 @@ def _unlisted_warning(folder: UnlistedFolder, known: dict) -> str:
 def _needs_look(known, f: RawFile) -> bool:
     if known is None or (known.size, known.mtime_ns) != (f.size, f.mtime_ns):
         return True
-    if known.status == "reject" and known.reject_reason == READ_ERROR:
+    if known.status == FileStatus.REJECT and known.reject_reason == READ_ERROR:
         return True  # transient (permissions, a file restored with its old mtime): tried again every run
-    return known.status == "reject" and known.parser_version != PARSER_VERSION
+    return known.status == FileStatus.REJECT and known.parser_version != PARSER_VERSION
 
 
 def _known_read_error(known) -> str | None:
     """The message of a read_error this file gave last time: the same failure again changes nothing."""
-    if known is not None and known.status == "reject" and known.reject_reason == READ_ERROR:
+    if known is not None and known.status == FileStatus.REJECT and known.reject_reason == READ_ERROR:
         return known.reject_message
     return None
 
 
 def _reusable_sha(known) -> str | None:
     """Same bytes as last time need no parse: unless it was a reject from an older parser."""
-    if known is None or (known.status == "reject" and known.parser_version != PARSER_VERSION):
+    if known is None or (known.status == FileStatus.REJECT and known.parser_version != PARSER_VERSION):
         return None
     return known.sha256
 
@@ -136,8 +136,8 @@ def plan_rebuild(options: RunOptions, state: State, selection: Selection) -> Rep
     if selection.parser_older_than and not everything:
         by_partition = {k: v for k, v in by_partition.items() if k in stale_partitions}
     paths = sorted(p for ps in by_partition.values() for p in ps)
-    present, missing, unreachable = _split_present(options.raw_dir, paths)
-    retry = _split_present(options.raw_dir, state.reject_paths())[0] if everything else []
+    present, missing, unreachable = split_present(options.raw_dir, paths)
+    retry = split_present(options.raw_dir, state.reject_paths())[0] if everything else []
     rows, damaged = 0, []
     for key in by_partition:
         try:
@@ -180,7 +180,7 @@ def _version_key(version: str) -> tuple:
 _ABSENT = (errno.ENOENT, errno.ENOTDIR)
 
 
-def _split_present(raw_dir: Path, paths: Iterable[str]) -> tuple[list[RawFile], list[str], list[str]]:
+def split_present(raw_dir: Path, paths: Iterable[str]) -> tuple[list[RawFile], list[str], list[str]]:
     """(present, missing, unreachable). Missing means absent for certain (ENOENT); any other failure
     to stat (a folder without permission) is unreachable, never taken for a deletion."""
     present, missing, unreachable = [], [], []

@@ -20,6 +20,7 @@ import pyarrow.ipc  # noqa: F401  (pa.ipc)
 
 from jobs.parse import PARSER_VERSION
 from jobs.errors import Rejected
+from jobs.lake.paths import partition_order
 from jobs.parse.frame import ARTICLE_BATCH_SCHEMA, REJECT_BATCH_SCHEMA, to_table
 from jobs.parse.record import parse_article
 from schemas.state import OUTCOME_SCHEMA, FileStatus
@@ -158,7 +159,7 @@ def map_chunk(job: Job, numbered: tuple[int, list[WorkItem]]) -> MapResult:
         return MapResult(outcomes, None, [])
     table = parsed.articles
     keys = list(zip(table.column("source").to_pylist(), table.column("date").to_pylist()))
-    order = sorted(range(len(keys)), key=lambda i: (keys[i][0], keys[i][1] is not None, keys[i][1] or dt.date.min))
+    order = sorted(range(len(keys)), key=lambda i: partition_order(keys[i]))
     grouped = table.take(pa.array(order, pa.int64())).drop_columns(["source", "date"])
     fragment = os.path.join(job.fragments_dir, f"{number:07d}.arrow")
     _make_task_folder(job.fragments_dir)
