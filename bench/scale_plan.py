@@ -5,7 +5,7 @@
 Creates N empty raw files (no data blocks: inodes only) in DIR/raw, in folders of
 1,000 (`s<source>/<month>/<n>.md`), then times, in this process:
   * listing: jobs.run.discover.discover over the raw dir (walk + stat);
-  * writing the manifest: State.commit_outcomes of N article outcomes in one transaction;
+  * writing the manifest as the job does: N article outcomes streamed into `pending` 200 at a time, then one commit;
   * loading it: State.known_files() (what plan_ingest holds in memory);
   * planning: plan_ingest after --changed of the files were touched (new mtime), i.e. a night's
     listing + comparison; and a no-op plan with nothing changed;
@@ -102,6 +102,13 @@ def outcomes(listed) -> pa.Table:
     return pa.Table.from_pydict({name: columns[name] for name in OUTCOME_SCHEMA.names}, schema=OUTCOME_SCHEMA)
 
 
+def write_manifest(state: State, outcomes: pa.Table, when: dt.datetime) -> None:
+    """The job's own path: outcomes streamed into `pending` a map task (200 files) at a time, then one commit."""
+    for batch in outcomes.to_batches(max_chunksize=200):
+        state.add_pending("bench", pa.Table.from_batches([batch]))
+    state.commit_pending("bench", "6", when)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1_000_000)
@@ -120,7 +127,7 @@ def main() -> int:
     del listed
     state = State(out)
     when = dt.datetime.now(dt.timezone.utc)
-    timed("write the manifest (one transaction)", results, state.commit_outcomes, table, "bench", "6", when)
+    timed("write the manifest (pending, as map tasks stream it, then the commit)", results, write_manifest, state, table, when)
     del table
     known = timed("load the manifest (known_files)", results, state.known_files)
     del known

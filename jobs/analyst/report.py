@@ -93,10 +93,6 @@ def quality_table(scan: RawDirScan) -> pl.DataFrame:
     return table.with_columns((pl.col("rows") + pl.col("rejects")).alias("files")).select(QUALITY_COLUMNS).sort("source")
 
 
-def quality_report(raw_dir: str | Path, globs=DEFAULT_GLOBS, workers: int = 1, max_bytes: int = 8 << 20) -> pl.DataFrame:
-    return quality_table(scan_raw_dir(raw_dir, globs, workers, max_bytes))
-
-
 def normalise_paragraph(paragraph: pl.Expr) -> pl.Expr:
     """Verbatim after normalisation: NFKC (full-width -> ASCII), whitespace collapsed, case folded."""
     return paragraph.str.normalize("NFKC").str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase()

@@ -26,18 +26,8 @@ from schemas.state import (FRAGMENT_COLUMNS, MANIFEST_COLUMNS, MANIFEST_DDL, PEN
 
 _ARTICLE = f"status='{FileStatus.ARTICLE}'"
 _REJECT = f"status='{FileStatus.REJECT}'"
-_INSERT_FILE = (f"INSERT OR REPLACE INTO files ({', '.join(c.name for c in MANIFEST_COLUMNS)})"
-                f" VALUES ({', '.join('?' * len(MANIFEST_COLUMNS))})")
 _FINISH_RUN = ("UPDATE runs SET finished_at=?, status=?, exit_code=?, "
                + ", ".join(f"{name}=?" for name in RUN_METRICS) + " WHERE run_id=?")
-
-
-def _manifest_row(outcome: dict, run_level: dict) -> tuple:
-    """An outcome (as workers return it) plus the run-level columns, in MANIFEST_COLUMNS order."""
-    row = outcome | run_level
-    date = row.get("date")
-    row["date"] = date.isoformat() if date else None
-    return tuple(row.get(c.name) for c in MANIFEST_COLUMNS)
 
 
 class KnownFile(NamedTuple):
@@ -74,14 +64,6 @@ class State:
     def paths_with_article_ids(self, article_ids: Iterable[str]) -> list[str]:
         return [row[0] for row in self._select_in("SELECT raw_path FROM files WHERE article_id IN ({})", article_ids)]
 
-    def partitions_of(self, raw_paths: Iterable[str]) -> dict[tuple[str, str], set[str]]:
-        """Where the articles of these paths live now: partition -> paths."""
-        found: dict[tuple[str, str], set[str]] = {}
-        rows = self._select_in(f"SELECT source, date, raw_path FROM files WHERE {_ARTICLE} AND raw_path IN ({{}})", raw_paths)
-        for source, date, raw_path in rows:
-            found.setdefault((source, date), set()).add(raw_path)
-        return found
-
     def article_files(self) -> Iterator[tuple[str, str, str, str]]:
         """(raw_path, source, date, parser_version) of every article file."""
         yield from self.db.execute(f"SELECT raw_path, source, date, parser_version FROM files WHERE {_ARTICLE}")
@@ -94,19 +76,6 @@ class State:
             "SELECT raw_path, reject_reason, reject_message, sha256, size, run_id, updated_at FROM files"
             f" WHERE {_REJECT} ORDER BY raw_path").fetchall()
         return _rejects(rows)
-
-    def commit_outcomes(self, outcomes: pa.Table, run_id: str, parser_version: str, when: dt.datetime,
-                        forget: Iterable[str] = ()) -> None:
-        """Record every file's outcome in one transaction; `forget` removes pruned paths."""
-        now = when.isoformat()
-        with self._transaction():
-            self._execute_in("DELETE FROM files WHERE raw_path IN ({})", forget)
-            for batch in outcomes.to_batches(max_chunksize=5000):  # bounded memory: no 200k dicts at once
-                rows = batch.to_pylist()
-                unchanged = [(r["size"], r["mtime_ns"], r["raw_path"]) for r in rows if r["status"] == FileStatus.UNCHANGED]
-                self.db.executemany("UPDATE files SET size=?, mtime_ns=? WHERE raw_path=?", unchanged)
-                run_level = {"parser_version": parser_version, "run_id": run_id, "updated_at": now}
-                self.db.executemany(_INSERT_FILE, [_manifest_row(r, run_level) for r in rows if r["status"] != FileStatus.UNCHANGED])
 
     # -- in flight (see schemas/state.py) ------------------------------------
     def add_pending(self, run_id: str, outcomes: pa.Table, fragments: list[tuple] = ()) -> None:
@@ -261,12 +230,6 @@ class State:
         for start in range(0, len(values), 500):  # stay under SQLite's variable limit
             chunk = values[start:start + 500]
             yield from self.db.execute(sql.format(",".join("?" * len(chunk))), chunk)
-
-    def _execute_in(self, sql: str, values: Iterable[str]) -> None:
-        values = list(values)
-        for start in range(0, len(values), 500):
-            chunk = values[start:start + 500]
-            self.db.execute(sql.format(",".join("?" * len(chunk))), chunk)
 
 
 def _sql_value(value):
