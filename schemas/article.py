@@ -13,12 +13,12 @@ import pyarrow as pa
 
 # Bump when a column is added or changes type; stored in every Parquet file's
 # key-value metadata so readers can tell old files from new ones.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
-# Hive partition keys, in path order: OUT/articles/source=<s>/date=<d>/part-0.parquet.
-# They live in the path only, not inside the files (the Hive convention); their
-# types (hive_types(), below) are given to every reader so none has to guess.
-PARTITION_KEYS = ("source", "date")
+# Partition keys of the Delta table, in path order: OUT/articles/source=<s>/month=<YYYY-MM>/part-*.parquet.
+# They live in the table's log and the path, not inside the files (the Delta and Hive convention); their
+# types (hive_types(), below) are given to every reader so none has to guess. `date` is a column of the files.
+PARTITION_KEYS = ("source", "month")
 
 UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
 STRING_LIST = pa.list_(pa.string())
@@ -59,7 +59,8 @@ def arrow_to_sql(arrow_type: pa.DataType) -> str:
 ARTICLE_COLUMNS: tuple[Column, ...] = (
     Column("article_id", pa.string(), "Stable id: hash of source, published_at and title; the same article gets the same id on every run and machine.", nullable=False),
     Column("source", pa.string(), "Feed the article came from: front-matter author, else the second category, else the raw path's source folder (partition key).", nullable=False),
-    Column("date", pa.date32(), "UTC calendar date of published_at (partition key); null for an undated article (folder `date=__HIVE_DEFAULT_PARTITION__`)."),
+    Column("date", pa.date32(), "UTC calendar date of published_at; null for an undated article. Rows of a partition are sorted by date, then published_at, and each file's date range is in the table's statistics."),
+    Column("month", pa.string(), "`YYYY-MM` of date (partition key, with source); null for an undated article (folder `month=__HIVE_DEFAULT_PARTITION__`).", added_in=4),
     Column("title", pa.string(), "Title from the front matter, entities decoded, trimmed; null when blank."),
     Column("published_at", UTC_TIMESTAMP, "Publication instant in UTC (naive crawl-time dates are taken as UTC); null when the front matter has no date or `Invalid Date`."),
     Column("author", pa.string(), "Front-matter author as written (Markdown links reduced to their text).", dictionary=True),

@@ -69,11 +69,11 @@ RUN_LEVEL_MANIFEST_COLUMNS = ("parser_version", "run_id", "updated_at")
 # One row per raw file looked at in a run, as workers return it: the manifest row less run-level columns.
 OUTCOME_SCHEMA = arrow_schema(MANIFEST_COLUMNS, drop=RUN_LEVEL_MANIFEST_COLUMNS)
 
-# In flight: what a run is doing, durable in the manifest before its first swap (jobs/lake/manifest.py).
-# `pending` streams each file's outcome in as map tasks finish (the driver keeps none of it in memory);
-# `fragments` indexes the map tasks' staged rows by partition; `inflight_partitions` is written in one
-# transaction just before the first partition file is swapped in, and marks the run as unfinished
-# until the final manifest transaction moves `pending` into `files` and deletes all three.
+# In flight: what a run is doing (jobs/lake/manifest.py). `pending` streams each file's outcome in as map
+# tasks finish (the driver keeps none of it in memory); `fragments` indexes the map tasks' staged rows by
+# partition. Both belong to one run until the run's Delta commit is in the table's log and the final
+# manifest transaction moves `pending` into `files`: a later run finds them and rolls the run forward
+# (its commit is in the log) or drops them (it is not), see jobs/run/recover.py.
 PENDING_FORGET = "forget"  # a pending status: a pruned path whose manifest row and rows go
 PENDING_COLUMNS: tuple[Column, ...] = (
     Column("run_id", pa.string(), "Run the outcome belongs to.", nullable=False),
@@ -82,23 +82,10 @@ PENDING_COLUMNS: tuple[Column, ...] = (
 FRAGMENT_COLUMNS: tuple[Column, ...] = (
     Column("run_id", pa.string(), "Run that staged the rows.", nullable=False),
     Column("source", pa.string(), "Partition source.", nullable=False),
-    Column("date", pa.date32(), "Partition date (null: undated articles)."),
+    Column("month", pa.string(), "Partition month, YYYY-MM (null: undated articles)."),
     Column("fragment", pa.string(), "Staged Arrow IPC file of one map task.", nullable=False),
     Column("batch", pa.int64(), "Record batch of the partition's rows in that file.", nullable=False),
     Column("rows", pa.int64(), "Rows in that batch.", nullable=False),
-)
-INFLIGHT_PARTITION_COLUMNS: tuple[Column, ...] = (
-    Column("run_id", pa.string(), "Unfinished run that may have swapped this partition.", nullable=False),
-    Column("source", pa.string(), "Partition source.", nullable=False),
-    Column("date", pa.date32(), "Partition date (null: undated articles)."),
-)
-
-# Partitions a committed run emptied: kept as zero-row files (a reader may have listed them) and
-# removed by a later run once older than RunOptions.emptied_grace_s.
-EMPTIED_PARTITION_COLUMNS: tuple[Column, ...] = (
-    Column("source", pa.string(), "Partition source.", nullable=False),
-    Column("date", pa.date32(), "Partition date (null: undated articles)."),
-    Column("emptied_at", pa.string(), "When the run that emptied it committed (ISO 8601, UTC).", nullable=False),
 )
 
 RUN_KEY = "run_id"
@@ -138,7 +125,11 @@ MANIFEST_DDL = "\n".join([
     sqlite_table("pending", PENDING_COLUMNS, ""),
     "CREATE INDEX IF NOT EXISTS pending_run ON pending (run_id, raw_path);",
     sqlite_table("fragments", FRAGMENT_COLUMNS, ""),
-    "CREATE INDEX IF NOT EXISTS fragments_partition ON fragments (run_id, source, date);",
-    sqlite_table("inflight_partitions", INFLIGHT_PARTITION_COLUMNS, ""),
-    sqlite_table("emptied_partitions", EMPTIED_PARTITION_COLUMNS, ""),
+    "CREATE INDEX IF NOT EXISTS fragments_partition ON fragments (run_id, source, month);",
 ])
+# Tables of the layout before the Delta table, dropped on opening (they hold nothing once no run is in flight,
+# and the first run of the Delta layout starts only after the migration of a dataset with none in flight).
+LEGACY_STATE_DDL = """
+DROP TABLE IF EXISTS inflight_partitions;
+DROP TABLE IF EXISTS emptied_partitions;
+"""

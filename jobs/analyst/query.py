@@ -4,13 +4,16 @@ DuckDB gets no file access at all: `enable_external_access` is off with nothing 
 extensions can be neither installed nor loaded, nothing spills to disk, and the configuration
 is locked before any SQL of the user runs. The views `articles`, `rejects` and `runs` are Arrow
 datasets over the dataset's Parquet files, opened read-only by pyarrow and handed to DuckDB, so
-a query can read them (with partition pruning: filters on `source` and `date` reach the scan)
-but no statement can name, read or write a file. An allow-list of directories would not do:
+a query can read them but no statement can name, read or write a file. `articles` is the Delta
+table's latest version (or the one asked with `as_of`), as delta-rs lists it: a query sees one
+version whatever runs commit meanwhile, and filters on `source` and `month` (partition values) and
+on `date` and `published_at` (each file's statistics in the log) skip the files that cannot match. An allow-list of directories would not do:
 DuckDB lets a query write wherever it may read (`COPY ... TO` a partition file).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import glob
 from pathlib import Path
 
@@ -18,11 +21,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from schemas.article import ARTICLE_FILE_SCHEMA, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA
+from jobs.lake.table import ArticlesTable
+from schemas.article import ARTICLE_FILE_SCHEMA, PARTITION_KEYS, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA
 from schemas.views import GLOBS
 
-# Partition keys as the views type them: `source` is always text, `date` a DATE.
-PARTITION_SCHEMA = pa.schema([("source", pa.string()), ("date", pa.date32())])
+# Partition keys as the views type them: always text.
+PARTITION_SCHEMA = pa.schema([("source", pa.string()), ("month", pa.string())])
 
 # Applied in this order; `lock_configuration` last, so that no SET, RESET or PRAGMA can undo them.
 SANDBOX_SETTINGS: tuple[tuple[str, object], ...] = (
@@ -48,33 +52,46 @@ def table_schemas() -> dict[str, pa.Schema]:
 
 
 def data_files(out_dir: str | Path) -> dict[str, list[str]]:
-    """The files each view reads, listed with the same globs as schemas/views.sql."""
+    """The files of the single-file tables (rejects, runs), listed with the same globs as schemas/views.sql."""
     root = Path(out_dir)
     return {table: sorted(glob.glob(str(root / pattern), recursive=True)) for table, pattern in GLOBS.items()}
 
 
-def open_datasets(out_dir: str | Path) -> dict[str, ds.Dataset]:
+AsOf = int | dt.datetime | None
+
+
+def articles_dataset(out_dir: str | Path, as_of: AsOf = None) -> ds.Dataset:
+    """The Delta table at its latest version (or `as_of`: a version number or an instant) as an Arrow
+    dataset, columns as the views give them (file columns, then source and month)."""
+    table = ArticlesTable(out_dir)
+    if not table.exists():
+        return ds.dataset(table_schemas()["articles"].empty_table())
+    delta = table.open(as_of)
+    dataset = delta.to_pyarrow_dataset()
+    return dataset
+
+
+def open_datasets(out_dir: str | Path, as_of: AsOf = None) -> dict[str, ds.Dataset]:
     """Read-only Arrow datasets for the views; a table with no file yet is empty, not an error."""
     schemas = table_schemas()
     files = data_files(out_dir)
-    datasets = {}
-    for table, schema in schemas.items():
+    datasets = {"articles": articles_dataset(out_dir, as_of)}
+    for table in GLOBS:
         if not files[table]:
-            datasets[table] = ds.dataset(schema.empty_table())
-        elif table == "articles":
-            partitioning = ds.partitioning(PARTITION_SCHEMA, flavor="hive")  # decodes %XX, like DuckDB and Polars
-            datasets[table] = ds.dataset(files[table], schema=schema, format="parquet", partitioning=partitioning,
-                                         partition_base_dir=str(Path(out_dir) / "articles"))
+            datasets[table] = ds.dataset(schemas[table].empty_table())
         else:
-            datasets[table] = ds.dataset(files[table], schema=schema, format="parquet")
+            datasets[table] = ds.dataset(files[table], schema=schemas[table], format="parquet")
     return datasets
 
 
-def connect(out_dir: str | Path) -> duckdb.DuckDBPyConnection:
+def connect(out_dir: str | Path, as_of: AsOf = None) -> duckdb.DuckDBPyConnection:
     """A sandboxed in-memory DuckDB with the views `articles`, `rejects` and `runs` over `out_dir`."""
     connection = duckdb.connect(":memory:")
+    datasets = open_datasets(out_dir, as_of)
+    for table, dataset in datasets.items():
+        connection.register(f"_{table}" if table == "articles" else table, dataset)
+    keys = ", ".join(PARTITION_KEYS)
+    connection.execute(f"CREATE VIEW articles AS SELECT * EXCLUDE ({keys}), {keys} FROM _articles")
     for name, value in SANDBOX_SETTINGS:
         connection.execute(f"SET {name} = ?", [value])
-    for table, dataset in open_datasets(out_dir).items():
-        connection.register(table, dataset)
     return connection

@@ -1,9 +1,11 @@
-"""`articles verify`: read every data file of the dataset and check it against the manifest. Read-only.
+"""`articles verify`: the table's log, its data files and the manifest, checked against each other. Read-only.
 
-Every Parquet file the views read is opened and decoded in full (footer, then every row
-group; the rows decoded must be the rows the footer counts). The manifest is opened
-read-only and checked with SQLite's quick_check. Then the two must agree:
-  - each article the manifest places in a partition has its row there (by article_id:
+The Delta table's current version names its data files: each is opened and decoded in full
+(footer, then every row group; the rows decoded must be the rows the footer counts). A file the
+log names that is missing, and a Parquet file under articles/ that no commit ever added (a stray,
+a killed run's file), are named. The manifest is opened read-only and checked with SQLite's
+quick_check. Then the two must agree:
+  - each article the manifest places in a partition (source, month) has its row there (by article_id:
     files that lost to a duplicate share the winner's row), and nowhere else;
   - each row belongs to a raw file the manifest places in that partition with that id;
   - no article_id and no raw_path has two rows in the whole dataset;
@@ -27,13 +29,11 @@ import duckdb
 import pyarrow.parquet as pq
 
 from jobs.errors import ArticleLakeError, OutputLocked
-from jobs.lake.paths import (ARTICLES_DIR, PART_FILE, lock_file, manifest_file, partition_file, partition_order, rejects_file,
-                             runs_file)
-from schemas.hive import HIVE_NULL
+from jobs.lake.damaged import repair_partition_command
+from jobs.lake.paths import Layout, PartitionKey, lock_file, manifest_file, month_of, partition_order, rejects_file, runs_file
+from jobs.lake.table import ArticlesTable, LiveFile, untracked_files
 from schemas.state import FileStatus
 from schemas.views import GLOBS
-
-_PARTITION_PATH = re.compile(r"source=([^/]+)/date=(\d{4}-\d{2}-\d{2}|" + re.escape(HIVE_NULL) + ")/" + re.escape(PART_FILE))
 _EXAMPLES = 3  # raw paths quoted per problem
 
 
@@ -115,7 +115,10 @@ def damaged_file_error(error: Exception, out_dir: str | Path) -> ArticleLakeErro
 # -- reading ------------------------------------------------------------------
 
 def _data_files(out: Path) -> list[Path]:
-    return sorted(path for pattern in GLOBS.values() for path in out.glob(pattern) if path.is_file())
+    """Every file the views read: the table's current data files, the rejects file and the run log."""
+    table = ArticlesTable(out)
+    live = [table.layout.data_file(f.relative) for f in table.live_files()] if table.exists() else []
+    return sorted(live + [path for pattern in GLOBS.values() for path in out.glob(pattern) if path.is_file()])
 
 
 def _read_problem(out: Path, path: Path, commands: "_Commands") -> Problem | None:
@@ -141,46 +144,45 @@ def _read_rows(path: Path, columns: tuple[str, ...] = ()) -> tuple[int, dict[str
     return decoded, values
 
 
-PartitionRows = dict[tuple[str, dt.date | None], list[tuple[str, "_Row"]]]  # partition -> (article_id, row)
+PartitionRows = dict[PartitionKey, list[tuple[str, "_Row"]]]  # partition -> (article_id, row)
 
 
 def _read_partitions(out: Path, result: Verification, commands: "_Commands") -> PartitionRows:
-    """Rows of every file under articles/ that the `articles` view reads, by partition."""
+    """Rows of every data file of the table's current version, by partition; files the log and the
+    folder disagree on are named."""
     rows: PartitionRows = {}
-    for path in sorted(out.glob(GLOBS["articles"])):
-        if not path.is_file():
-            continue
-        key = _partition_of(out, path)
-        if key is None:
-            result.problems.append(Problem(path, "a stray file: not a partition file of this dataset, yet the views read it",
-                                           f"rm {shlex.quote(str(path))}"))
-            continue
+    table = ArticlesTable(out)
+    if not table.exists():
+        return rows
+    layout = table.layout
+    for relative in untracked_files(layout):
+        result.problems.append(Problem(layout.data_file(relative), "a file no commit of the table added (a stray, or a"
+                                       " killed run's): invisible to readers of the table, but matched by plain globs",
+                                       commands.vacuum()))
+    for live in table.live_files():
+        key, path = (live.source, live.month), layout.data_file(live.relative)
         result.partition_files += 1
         try:
-            count, columns = _read_rows(path, ("article_id", "raw_path"))
+            count, columns = _read_rows(path, ("article_id", "raw_path", "date"))
+        except FileNotFoundError:
+            result.problems.append(Problem(path, "missing: the table's current version names it", commands.reprocess(*key)))
+            continue
         except (OSError, ValueError, KeyError) as error:
             result.problems.append(Problem(path, f"unreadable ({_first_line(error)})", commands.reprocess(*key)))
             continue
         result.rows += count
-        rows[key] = [(article_id, _Row(path, raw_path)) for article_id, raw_path in zip(columns["article_id"], columns["raw_path"])]
+        outside = sorted({str(d) for d in columns["date"] if month_of(d) != live.month})
+        if outside:
+            result.problems.append(Problem(path, f"rows dated outside its partition month {live.month} (e.g. {_examples(outside)})",
+                                           commands.reprocess(*key)))
+        rows.setdefault(key, []).extend((article_id, _Row(path, raw_path))
+                                        for article_id, raw_path in zip(columns["article_id"], columns["raw_path"]))
     return rows
-
-
-def _partition_of(out: Path, path: Path) -> tuple[str, dt.date | None] | None:
-    relative = path.relative_to(out / ARTICLES_DIR).as_posix()
-    match = _PARTITION_PATH.fullmatch(relative)
-    if not match:
-        return None
-    try:
-        date = None if match.group(2) == HIVE_NULL else dt.date.fromisoformat(match.group(2))
-        return urllib.parse.unquote(match.group(1), errors="strict"), date
-    except ValueError:
-        return None
 
 
 @dataclass
 class _Manifest:
-    articles: dict[str, tuple[str, dt.date | None, str]]  # raw_path -> (source, date (None: undated), article_id)
+    articles: dict[str, tuple[str, str | None, str]]  # raw_path -> (source, month (None: undated), article_id)
     rejects: set[str]
 
 
@@ -196,7 +198,7 @@ def _read_manifest(out: Path, result: Verification, commands: "_Commands") -> _M
             check = [row[0] for row in db.execute("PRAGMA quick_check")]
             if check != ["ok"]:
                 raise sqlite3.DatabaseError("; ".join(check[:3]))
-            articles = {raw_path: (source, dt.date.fromisoformat(date) if date else None, article_id)
+            articles = {raw_path: (source, month_of(date), article_id)
                         for raw_path, source, date, article_id in db.execute(
                             "SELECT raw_path, source, date, article_id FROM files WHERE status = ?", (FileStatus.ARTICLE.value,))}
             rejects = {row[0] for row in db.execute("SELECT raw_path FROM files WHERE status = ?", (FileStatus.REJECT.value,))}
@@ -221,8 +223,8 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
 # -- checks -------------------------------------------------------------------
 
 def _check_unique(rows_by_partition: PartitionRows, result: Verification, commands: "_Commands") -> None:
-    homes_of_id: dict[str, set[tuple[str, dt.date | None]]] = defaultdict(set)
-    homes_of_path: dict[str, set[tuple[str, dt.date | None]]] = defaultdict(set)
+    homes_of_id: dict[str, set[PartitionKey]] = defaultdict(set)
+    homes_of_path: dict[str, set[PartitionKey]] = defaultdict(set)
     count_of_id: dict[str, int] = defaultdict(int)
     count_of_path: dict[str, int] = defaultdict(int)
     for key, rows in rows_by_partition.items():
@@ -232,7 +234,7 @@ def _check_unique(rows_by_partition: PartitionRows, result: Verification, comman
             count_of_id[article_id] += 1
             count_of_path[row.raw_path] += 1
     for label, counts, homes in (("article_id", count_of_id, homes_of_id), ("raw_path", count_of_path, homes_of_path)):
-        twice: dict[tuple[str, dt.date | None], list[str]] = defaultdict(list)
+        twice: dict[PartitionKey, list[str]] = defaultdict(list)
         for value, count in counts.items():
             if count > 1:
                 for key in homes[value]:
@@ -245,17 +247,18 @@ def _check_unique(rows_by_partition: PartitionRows, result: Verification, comman
 
 def _check_against_manifest(out: Path, manifest: _Manifest, rows_by_partition: PartitionRows, result: Verification,
                             commands: "_Commands") -> None:
-    expected: dict[tuple[str, dt.date | None], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))  # key -> id -> paths
-    for raw_path, (source, date, article_id) in manifest.articles.items():
-        expected[(source, date)][article_id].add(raw_path)
+    expected: dict[PartitionKey, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))  # key -> id -> paths
+    for raw_path, (source, month, article_id) in manifest.articles.items():
+        expected[(source, month)][article_id].add(raw_path)
     unreadable = {problem.path for problem in result.problems}
+    layout = Layout(out)
     for key in sorted(expected.keys() | rows_by_partition.keys(), key=partition_order):
         ids = expected.get(key, {})
         rows = rows_by_partition.get(key)
-        path = partition_file(out, *key)
+        path = rows[0][1].path if rows else layout.articles / _partition_folder(*key)
         if rows is None:
-            if path not in unreadable:
-                result.problems.append(Problem(path, f"missing; the manifest puts {sum(map(len, ids.values()))} raw files' articles here",
+            if not any(p.path.parent == path for p in result.problems) and path not in unreadable:
+                result.problems.append(Problem(path, f"no data file; the manifest puts {sum(map(len, ids.values()))} raw files' articles here",
                                                commands.reprocess(*key)))
             continue
         present = {article_id for article_id, _ in rows}
@@ -268,7 +271,7 @@ def _check_against_manifest(out: Path, manifest: _Manifest, rows_by_partition: P
             elsewhere = [p for p in foreign if p in manifest.articles and manifest.articles[p][:2] != key]
             unknown = [p for p in foreign if p not in manifest.articles]
             other = [p for p in foreign if p not in elsewhere and p not in unknown]
-            repair = commands.reprocess(*key) if ids else f"rm {shlex.quote(str(path))}  (no article of the manifest lives here)"
+            repair = commands.reprocess(*key)
             for group, why in ((elsewhere, "that the manifest puts in another partition"),
                                (unknown, "that the manifest does not list as articles"),
                                (other, "whose article_id differs from the manifest's")):
@@ -318,10 +321,13 @@ class _Commands:
         if out != Path("data/parquet"):
             self.dirs += f" --out-dir {shlex.quote(str(out))}"
 
-    def reprocess(self, source: str, date: dt.date | None) -> str:
-        """Rebuild one partition; the undated one is in no date range: every partition of its source."""
-        days = f" --from {date.isoformat()} --to {date.isoformat()}" if date else ""
-        return f"articles reprocess{self.dirs} --source {shlex.quote(source)}{days} --yes"
+    def reprocess(self, source: str, month: str | None) -> str:
+        """Rebuild one partition (a source's month); the undated one is in no date range: every partition of its source."""
+        command = repair_partition_command(source, month).split(" (with")[0]
+        return command.replace("articles reprocess", f"articles reprocess{self.dirs}", 1)
+
+    def vacuum(self) -> str:
+        return f"articles vacuum{self.dirs}"
 
     def reprocess_all(self) -> str:
         return f"articles reprocess{self.dirs} --all --yes"
@@ -334,8 +340,11 @@ class _Commands:
             return f"articles ingest{self.dirs} (every run rewrites the run log)"
         if path == rejects_file(out):
             return self.reprocess_all()
-        key = _partition_of(out, path) if out / ARTICLES_DIR in path.parents else None
-        return self.reprocess(*key) if key else f"rm {shlex.quote(str(path))}"
+        table = ArticlesTable(out)
+        for live in (table.live_files() if table.exists() else []):
+            if table.layout.data_file(live.relative) == path:
+                return self.reprocess(live.source, live.month)
+        return self.vacuum()
 
 
 class _no_run_in_progress:
@@ -361,6 +370,11 @@ class _no_run_in_progress:
     def __exit__(self, *exc) -> None:
         if self.handle is not None:
             self.handle.close()
+
+
+def _partition_folder(source: str, month: str | None) -> str:
+    from jobs.lake.paths import partition_dir
+    return partition_dir(source, month)
 
 
 def _examples(values: list[str]) -> str:

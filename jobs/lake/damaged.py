@@ -17,9 +17,13 @@ import pyarrow.parquet as pq
 from jobs.errors import DamagedFile
 
 
-def repair_partition_command(source: str, date: dt.date | None) -> str:
-    """The command that rebuilds one partition (the undated one: every partition of its source)."""
-    days = f" --from {date.isoformat()} --to {date.isoformat()}" if date else ""
+def repair_partition_command(source: str, month: str | None) -> str:
+    """The command that rebuilds one partition, a source's month (the undated one: every partition of its source)."""
+    days = ""
+    if month:
+        first = dt.date.fromisoformat(f"{month}-01")
+        last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        days = f" --from {first.isoformat()} --to {last.isoformat()}"
     return (f"articles reprocess --source {_quote(source)}{days} --yes"
             " (with this run's --raw-dir and --out-dir)")
 

@@ -2,9 +2,9 @@
 
 SQLite gives atomic multi-row commits that survive a kill at any instant (WAL,
 synchronous=FULL) and indexed lookups by path and by article id, with no
-server and nothing to install. Commit order (see pipeline.py): partitions are
-swapped in first, the manifest is committed last, so a crash in between only
-makes the next run redo work, never skip it.
+server and nothing to install. Commit order (jobs/run/commit.py): the run's Delta
+commit first, the manifest last; a run that finds outcomes of a killed run rolls
+them forward when its commit is in the table's log, and drops them when it is not.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from jobs.lake.paths import manifest_file
 from schemas.article import RUN_COLUMNS
-from schemas.state import (FRAGMENT_COLUMNS, MANIFEST_COLUMNS, MANIFEST_DDL, PENDING_COLUMNS, PENDING_FORGET,
+from schemas.state import (FRAGMENT_COLUMNS, LEGACY_STATE_DDL, MANIFEST_COLUMNS, MANIFEST_DDL, PENDING_COLUMNS, PENDING_FORGET,
                            RUN_METRICS, FileStatus, RunStatus)
 
 
@@ -47,6 +47,10 @@ class State:
         self.db = sqlite3.connect(path, isolation_level=None, timeout=60)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(fragments)")}
+        if "date" in columns:  # the day-partitioned layout's staging index (empty between runs)
+            self.db.execute("DROP TABLE fragments")
+        self.db.executescript(LEGACY_STATE_DDL)
         self.db.executescript(MANIFEST_DDL)
 
     def close(self) -> None:
@@ -102,63 +106,31 @@ class State:
         return statuses, reasons
 
     def departures(self, run_id: str) -> Iterator[tuple[str, str | None, str]]:
-        """(source, date, raw_path) of every earlier article row this run's outcomes supersede."""
+        """(source, month, raw_path) of every earlier article row this run's outcomes supersede."""
         yield from self.db.execute(
-            f"SELECT f.source, f.date, f.raw_path FROM pending p JOIN files f ON f.raw_path = p.raw_path"
+            f"SELECT f.source, substr(f.date, 1, 7), f.raw_path FROM pending p JOIN files f ON f.raw_path = p.raw_path"
             f" WHERE p.run_id = ? AND p.status != ? AND f.{_ARTICLE}", (run_id, FileStatus.UNCHANGED.value))
 
     def fragment_partitions(self, run_id: str) -> Iterator[tuple[str, str | None]]:
-        yield from self.db.execute("SELECT DISTINCT source, date FROM fragments WHERE run_id=?", (run_id,))
+        yield from self.db.execute("SELECT DISTINCT source, month FROM fragments WHERE run_id=?", (run_id,))
 
-    def fragments_of(self, run_id: str, source: str, date: str | None) -> list[tuple[str, list[int]]]:
-        rows = self.db.execute("SELECT fragment, batch FROM fragments WHERE run_id=? AND source=? AND date IS ?"
-                               " ORDER BY fragment, batch", (run_id, source, date))
+    def fragments_of(self, run_id: str, source: str, month: str | None) -> list[tuple[str, list[int]]]:
+        rows = self.db.execute("SELECT fragment, batch FROM fragments WHERE run_id=? AND source=? AND month IS ?"
+                               " ORDER BY fragment, batch", (run_id, source, month))
         found: dict[str, list[int]] = {}
         for fragment, batch in rows:
             found.setdefault(fragment, []).append(batch)
         return list(found.items())
 
-    def mark_swapping(self, run_id: str, partitions: Iterable[tuple[str, str | None]]) -> None:
-        """Before the first swap: the partitions this run may change, durably (synchronous=FULL)."""
-        with self._transaction():
-            self.db.executemany("INSERT INTO inflight_partitions VALUES (?, ?, ?)",
-                                [(run_id, s, d) for s, d in partitions])
-            self.db.execute("INSERT INTO inflight_partitions VALUES (?, '', 'marker')", (run_id,))
+    def runs_in_flight(self) -> list[str]:
+        """Runs whose outcomes are pending: killed (or failed) before their manifest commit."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT run_id FROM pending ORDER BY run_id")]
 
-    def unfinished_runs(self) -> list[str]:
-        """Runs that started swapping and never committed: the dataset may disagree with the manifest."""
-        return [r[0] for r in self.db.execute("SELECT DISTINCT run_id FROM inflight_partitions WHERE date IS 'marker'")]
-
-    def drop_unmarked(self) -> None:
-        """Forget what runs that never swapped anything left in flight (killed or failed before it)."""
+    def drop_run(self, run_id: str) -> None:
+        """Forget what a run left in flight (its Delta commit never happened)."""
         with self._transaction():
             for table in ("pending", "fragments"):
-                self.db.execute(f"DELETE FROM {table} WHERE run_id NOT IN"
-                                " (SELECT run_id FROM inflight_partitions WHERE date IS 'marker')")
-
-    def recovery_set(self, run_ids: list[str]) -> tuple[list[str], set[tuple[str, str | None]]]:
-        """(every path an unfinished run touched, plus files sharing an article id with one of them;
-        every partition where rows of those paths may be: the runs' partitions and the paths' homes)."""
-        marks = ",".join("?" * len(run_ids))
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS recovering (raw_path TEXT PRIMARY KEY)")
-        self.db.execute("DELETE FROM recovering")
-        self.db.execute(f"INSERT OR IGNORE INTO recovering SELECT raw_path FROM pending WHERE run_id IN ({marks})", run_ids)
-        self.db.execute(f"INSERT OR IGNORE INTO recovering SELECT raw_path FROM files WHERE article_id IN"
-                        f" (SELECT f.article_id FROM files f JOIN recovering r USING (raw_path) WHERE f.{_ARTICLE})")
-        paths = [r[0] for r in self.db.execute("SELECT raw_path FROM recovering ORDER BY raw_path")]
-        partitions = set(self.db.execute(f"SELECT source, date FROM inflight_partitions WHERE run_id IN ({marks})"
-                                         " AND date IS NOT 'marker'", run_ids))
-        partitions |= set(self.db.execute(f"SELECT DISTINCT source, date FROM files JOIN recovering USING (raw_path)"
-                                          f" WHERE {_ARTICLE}"))
-        return paths, partitions
-
-    def finish_recovery(self, run_ids: list[str]) -> None:
-        """The dataset no longer holds rows of the recovered paths: forget them (they are new again)."""
-        marks = ",".join("?" * len(run_ids))
-        with self._transaction():
-            self.db.execute("DELETE FROM files WHERE raw_path IN (SELECT raw_path FROM recovering)")
-            for table in ("pending", "fragments", "inflight_partitions"):
-                self.db.execute(f"DELETE FROM {table} WHERE run_id IN ({marks})", run_ids)
+                self.db.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
 
     def rejects_after(self, run_id: str, rejected_at: dt.datetime) -> pa.Table:
         """Every reject once this run commits: earlier ones not superseded, and this run's."""
@@ -170,10 +142,8 @@ class State:
             (run_id, FileStatus.UNCHANGED.value, rejected_at.isoformat(), run_id, FileStatus.REJECT.value)).fetchall()
         return _rejects(rows)
 
-    def commit_pending(self, run_id: str, parser_version: str, when: dt.datetime,
-                       emptied: Iterable[tuple[str, str | None]] = ()) -> int:
-        """Every outcome of the run into `files`, in one transaction that also ends it being in flight
-        and records the partitions it emptied (zero-row files a later run removes)."""
+    def commit_pending(self, run_id: str, parser_version: str, when: dt.datetime) -> int:
+        """Every outcome of the run into `files`, in one transaction that also ends it being in flight."""
         names = [c.name for c in MANIFEST_COLUMNS]
         selected = ", ".join("?" if n in ("parser_version", "updated_at") else n for n in names)
         with self._transaction():
@@ -186,20 +156,9 @@ class State:
             self.db.execute(f"INSERT OR REPLACE INTO files ({', '.join(names)}) SELECT {selected} FROM pending"
                             " WHERE run_id=? AND status IN (?, ?)",
                             (parser_version, when.isoformat(), run_id, FileStatus.ARTICLE.value, FileStatus.REJECT.value))
-            for table in ("pending", "fragments", "inflight_partitions"):
+            for table in ("pending", "fragments"):
                 self.db.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
-            self.db.executemany("INSERT INTO emptied_partitions (source, date, emptied_at) VALUES (?, ?, ?)",
-                                [(source, date, when.isoformat()) for source, date in emptied])
         return files
-
-    def emptied_before(self, cutoff: dt.datetime) -> list[tuple[str, str | None]]:
-        """Partitions emptied by runs that committed before `cutoff`."""
-        return [tuple(row) for row in self.db.execute(
-            "SELECT DISTINCT source, date FROM emptied_partitions WHERE emptied_at < ?", (cutoff.isoformat(),))]
-
-    def forget_emptied(self, partitions: list[tuple[str, str | None]]) -> None:
-        with self._transaction():
-            self.db.executemany("DELETE FROM emptied_partitions WHERE source=? AND date IS ?", partitions)
 
     # -- runs --------------------------------------------------------------
     def begin_run(self, run_id: str, command: str, started_at: dt.datetime) -> None:

@@ -1,69 +1,172 @@
-"""Every path and folder name of the dataset, in one place. Pure.
+"""Every name on disk, built and parsed in one place: `Layout`. Pure (no I/O).
 
-  OUT/articles/source=<s>/date=<YYYY-MM-DD>/part-0.parquet   one file per partition
-  OUT/rejects/part-0.parquet                                 every current reject
-  OUT/_state/manifest.sqlite, runs.parquet, lock             manifest, run log, lock
-  OUT/_staging/<run_id>/                                     temporary files (outside every glob)
+  OUT/articles/                                            the Delta table (delta-rs): data files + _delta_log/
+  OUT/articles/source=<s>/month=<YYYY-MM>/part-<run_id>-<task>-<n>.parquet
+                                                           one data file per partition and run that changed it
+  OUT/rejects/part-0.parquet                               every current reject (one file, replaced whole)
+  OUT/_state/manifest.sqlite, runs.parquet, lock           manifest, run log, lock
+  OUT/_state/articles_files.parquet                        the current version's data files (for DuckDB's views)
+  OUT/_staging/<run_id>/                                   a run's map fragments (outside every table)
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
-from schemas.hive import HIVE_NULL, encode_value
+from schemas.hive import HIVE_NULL, decode_value, encode_value
 
-PART_FILE = "part-0.parquet"
 ARTICLES_DIR = "articles"
 REJECTS_DIR = "rejects"
 STATE_DIR = "_state"
 STAGING_DIR = "_staging"
+REJECTS_FILE = "part-0.parquet"
+LEGACY_PART_FILE = "part-0.parquet"  # the one file of a source/date partition before the Delta table
+
+# A partition is (source, month): month is "YYYY-MM", None for undated articles.
+PartitionKey = tuple[str, "str | None"]
+
+_DATA_FILE = re.compile(r"^part-(?P<run_id>[^/]+?)-(?P<task>\d{6})-(?P<index>\d{4})\.parquet$")
 
 
-def partition_dir(source: str, date: dt.date | None) -> str:
-    """Relative folder of a partition, e.g. `source=新浪财经/date=2021-08-19`; undated: `date=__HIVE_DEFAULT_PARTITION__`."""
-    return f"source={encode_value(source)}/date={date.isoformat() if date is not None else HIVE_NULL}"
+def month_of(date: dt.date | str | None) -> str | None:
+    """The partition month of a date (or its ISO text): 'YYYY-MM'; None for undated."""
+    if date is None:
+        return None
+    return (date.isoformat() if isinstance(date, dt.date) else str(date))[:7]
 
 
-def partition_order(key: tuple[str, dt.date | str | None]) -> tuple:
-    """Sort key of a partition (source, date): by source, the undated partition (None) first, then
-    by date; the date may be a date or its ISO text (they sort alike)."""
-    source, date = key
-    return (source, date is not None, str(date) if date is not None else "")
+def partition_order(key: tuple[str, str | dt.date | None]) -> tuple:
+    """Sort key of a partition (source, month): by source, the undated partition (None) first, then by
+    month. Map, reduce, the commit, recovery, reprocess's preview and verify all use this one order."""
+    source, month = key
+    return (source, month is not None, str(month) if month is not None else "")
 
 
-def partition_file(out_dir: str | Path, source: str, date: dt.date | None) -> Path:
-    """Where a partition's one file lives."""
-    return Path(out_dir) / ARTICLES_DIR / partition_dir(source, date) / PART_FILE
+def partition_dir(source: str, month: str | None) -> str:
+    """Relative folder of a partition in the table, e.g. `source=新浪财经/month=2021-08`."""
+    return f"source={encode_value(source)}/month={month if month is not None else HIVE_NULL}"
 
 
+def parse_partition_dir(relative: str) -> PartitionKey:
+    """Inverse of partition_dir (the folder part of a data file's relative path)."""
+    source_part, month_part = relative.split("/")[:2]
+    if not (source_part.startswith("source=") and month_part.startswith("month=")):
+        raise ValueError(f"not a partition folder: {relative}")
+    month = month_part[len("month="):]
+    return decode_value(source_part[len("source="):]), (None if month == HIVE_NULL else month)
+
+
+def data_file_name(run_id: str, task: int, index: int) -> str:
+    """A data file's name: unique per run, reduce task and partition (a retried task writes the same name)."""
+    return f"part-{run_id}-{task:06d}-{index:04d}.parquet"
+
+
+def run_of_data_file(name: str) -> str | None:
+    """The run that wrote a data file, from its name; None for a name no run writes."""
+    match = _DATA_FILE.match(name)
+    return match.group("run_id") if match else None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The dataset's folders and files under one output folder."""
+
+    out: Path
+
+    def __init__(self, out_dir: str | Path):
+        object.__setattr__(self, "out", Path(out_dir))
+
+    @property
+    def articles(self) -> Path:
+        return self.out / ARTICLES_DIR
+
+    @property
+    def delta_log(self) -> Path:
+        return self.articles / "_delta_log"
+
+    def data_file(self, relative: str) -> Path:
+        return self.articles / relative
+
+    def data_file_relative(self, source: str, month: str | None, run_id: str, task: int, index: int) -> str:
+        return f"{partition_dir(source, month)}/{data_file_name(run_id, task, index)}"
+
+    @property
+    def rejects_file(self) -> Path:
+        return self.out / REJECTS_DIR / REJECTS_FILE
+
+    @property
+    def state(self) -> Path:
+        return self.out / STATE_DIR
+
+    @property
+    def manifest(self) -> Path:
+        return self.state / "manifest.sqlite"
+
+    @property
+    def runs_file(self) -> Path:
+        return self.state / "runs.parquet"
+
+    @property
+    def lock(self) -> Path:
+        return self.state / "lock"
+
+    @property
+    def articles_files(self) -> Path:
+        """The current version's data files, relative to `articles/` (what DuckDB's views read)."""
+        return self.state / "articles_files.parquet"
+
+    @property
+    def empty_articles_file(self) -> Path:
+        """A zero-row data file the views read when the table has no file (read_parquet needs one)."""
+        return self.state / "empty" / "source=_" / "month=_" / "empty.parquet"
+
+    @property
+    def damaged(self) -> Path:
+        return self.state / "damaged"
+
+    @property
+    def staging_root(self) -> Path:
+        return self.out / STAGING_DIR
+
+    def staging(self, run_id: str) -> Path:
+        return self.staging_root / run_id
+
+    def legacy_partition_files(self) -> list[Path]:
+        """Data files of the layout before the Delta table (source=<s>/date=<d>/part-0.parquet)."""
+        return sorted(self.articles.glob(f"source=*/date=*/{LEGACY_PART_FILE}"))
+
+
+# Module-level spellings kept for the callers that hold only an out dir.
 def articles_root(out_dir: str | Path) -> Path:
-    return Path(out_dir) / ARTICLES_DIR
+    return Layout(out_dir).articles
 
 
 def rejects_file(out_dir: str | Path) -> Path:
-    return Path(out_dir) / REJECTS_DIR / PART_FILE
+    return Layout(out_dir).rejects_file
 
 
 def state_dir(out_dir: str | Path) -> Path:
-    return Path(out_dir) / STATE_DIR
+    return Layout(out_dir).state
 
 
 def manifest_file(out_dir: str | Path) -> Path:
-    return state_dir(out_dir) / "manifest.sqlite"
+    return Layout(out_dir).manifest
 
 
 def runs_file(out_dir: str | Path) -> Path:
-    return state_dir(out_dir) / "runs.parquet"
+    return Layout(out_dir).runs_file
 
 
 def lock_file(out_dir: str | Path) -> Path:
-    return state_dir(out_dir) / "lock"
+    return Layout(out_dir).lock
 
 
 def staging_root(out_dir: str | Path) -> Path:
-    return Path(out_dir) / STAGING_DIR
+    return Layout(out_dir).staging_root
 
 
 def staging_dir(out_dir: str | Path, run_id: str) -> Path:
-    return staging_root(out_dir) / run_id
+    return Layout(out_dir).staging(run_id)

@@ -1,17 +1,19 @@
 """Open the manifest, and rebuild it from the dataset when it is missing, empty or damaged. I/O.
 
 Every article row carries `raw_path` and `raw_sha256`, and every reject row its `raw_path`, so
-the dataset itself says which raw files it holds and where. A rebuilt manifest records them with
+the dataset itself says which raw files it holds and where: the Delta table's current version (its
+data files, each row with its `date`) and the rejects file. A rebuilt manifest records them with
 an unknown size and mtime (-1): the next run hashes each listed raw file once, and parses only the
 ones whose bytes differ from the row's `raw_sha256`; a file that moved partition since is
 therefore superseded in the partition that holds its row, never added twice.
 
 A raw path found more than once in the dataset (in two partitions, or as an article and a
-reject) keeps its newest row; the older article rows are removed from their partition files
-here, and the path is recorded with no hash, so the next run reparses it. Rejects are recorded
-with an unknown parser version, so the next run retries them.
+reject) keeps its newest row; the older article rows are removed from their partitions here (one
+Delta commit), and the path is recorded with no hash, so the next run reparses it. Rejects are
+recorded with an unknown parser version, so the next run retries them. An unreadable data file is
+removed from the table (one Delta commit) and moved to _state/damaged/: its raw files are parsed again.
 
-Runs only under the output lock (it may rewrite partition files and rename the damaged manifest).
+Runs only under the output lock (it may commit to the table and rename the damaged manifest).
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,9 +30,9 @@ import pyarrow.compute as pc
 from jobs.errors import DamagedFile, DamagedManifest
 from jobs.lake.damaged import read_parquet
 from jobs.lake.manifest import State
-from jobs.lake.paths import PART_FILE, articles_root, manifest_file, rejects_file, runs_file, state_dir
-from jobs.lake.store import Store, read_partition, write_staged
-from schemas.hive import HIVE_NULL
+from jobs.lake.paths import Layout, manifest_file, rejects_file, runs_file
+from jobs.lake.store import encode_options, write_file_list
+from jobs.lake.table import ArticlesTable, DataFile, file_stats, read_data_files, write_data_file
 from schemas.article import RUN_COLUMNS
 from schemas.state import MANIFEST_COLUMNS, FileStatus
 
@@ -149,25 +150,43 @@ def rebuild_manifest(state: State, out: Path, notify: Notify) -> dict[str, int]:
 
 
 def _article_rows(out: Path, notify: Notify) -> list[dict]:
-    found = []
-    for path, source, date in _partition_files(out):
+    table = ArticlesTable(out)
+    if not table.exists():
+        return []
+    layout, found, damaged = table.layout, [], []
+    for live in table.live_files():
+        path = layout.data_file(live.relative)
         try:
-            table = read_parquet(path, columns=_ARTICLE_COLUMNS)
-        except DamagedFile as damaged:
-            # Nothing says which raw files it held: moved out of the dataset, so that they come back
-            # as new files on the next run instead of failing on this file forever.
-            aside = _move_damaged_partition(out, path)
-            notify(f"{damaged}: it cannot be read, so its raw files are unknown; moved to {aside} (the next run"
-                   f" parses its raw files again; rows of raw files that are gone are lost)")
+            rows = read_parquet(path, columns=_ARTICLE_COLUMNS + ["date"])
+        except (DamagedFile, FileNotFoundError) as error:
+            damaged.append(live.relative)
+            notify(f"{error}: it cannot be read, so its raw files are unknown; removed from the table (the next"
+                   f" run parses its raw files again; rows of raw files that are gone are lost)")
             continue
-        for row in table.to_pylist():
+        for row in rows.to_pylist():
             found.append({
                 "raw_path": row["raw_path"], "size": -1, "mtime_ns": -1, "sha256": row["raw_sha256"],
-                "status": FileStatus.ARTICLE.value, "article_id": row["article_id"], "source": source,
-                "date": date, "parser_version": row["parser_version"], "run_id": row["run_id"],
-                "updated_at": _iso(row["ingested_at"]), "_file": path,
+                "status": FileStatus.ARTICLE.value, "article_id": row["article_id"], "source": live.source,
+                "date": _iso(row["date"]), "parser_version": row["parser_version"], "run_id": row["run_id"],
+                "updated_at": _iso(row["ingested_at"]), "_file": live.relative,
             })
+    if damaged:
+        _remove_damaged(table, damaged)
     return found
+
+
+def _remove_damaged(table: ArticlesTable, relatives: list[str]) -> None:
+    """Take unreadable data files out of the table (one commit) and move them to _state/damaged/."""
+    run_id = f"repair-{os.getpid()}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}"
+    version = table.commit([], relatives, run_id, {"command": "repair", "damaged_files": len(relatives)})
+    for relative in relatives:
+        target = table.layout.damaged / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(table.layout.data_file(relative), target)
+        except FileNotFoundError:
+            pass
+    write_file_list(table.layout, version, table.live_files())
 
 
 def _reject_rows(out: Path, notify: Notify) -> list[dict]:
@@ -203,54 +222,33 @@ def _run_rows(out: Path) -> list[tuple]:
 
 
 def _drop_older_copies(out: Path, articles: list[dict], newest: dict[str, dict], conflicted: set[str]) -> None:
-    """Rewrite each partition file holding an article row of a conflicted path that is not its newest."""
-    stale: dict[Path, set[str]] = {}
+    """Rewrite each partition holding an article row of a conflicted path that is not its newest (one commit)."""
+    stale: dict[str, set[str]] = {}
     for record in articles:
         winner = newest.get(record["raw_path"])
         if record["raw_path"] in conflicted and winner is not record and winner.get("_file") != record["_file"]:
             stale.setdefault(record["_file"], set()).add(record["raw_path"])
-    store = Store(out, f"repair-{os.getpid()}")
-    try:
-        store.hold_staging()
-        staged = []
-        for index, (path, raw_paths) in enumerate(sorted(stale.items())):
-            source, date = _partition_key(path)
-            table = read_partition(out, source, date)
-            kept = table.filter(pc.invert(pc.is_in(table.column("raw_path"), value_set=pa.array(sorted(raw_paths)))))
-            # Emptied: a zero-row file, like every emptied partition (a reader may have listed it).
-            write_staged(kept, store.staging / f"{index:06d}.parquet")
-            staged.append((store.staging / f"{index:06d}.parquet", path))
-        store.swap(staged)
-        store.sync()
-    finally:
-        store.clean_staging()
-
-
-def _partition_files(out: Path):
-    """(file, source, date) of every partition file, keys decoded from the folder names."""
-    root = articles_root(out)
-    for path in sorted(root.glob(f"source=*/date=*/{PART_FILE}")):
-        source, date = _partition_key(path)
-        yield path, source, date
-
-
-def _partition_key(path: Path) -> tuple[str, dt.date | None]:
-    # Folder names are percent-encoded UTF-8 where needed (schemas/hive.py); `%` itself is always
-    # encoded, so unquote is the exact inverse.
-    source = unquote(path.parent.parent.name.removeprefix("source="))
-    date_text = path.parent.name.removeprefix("date=")
-    return source, None if date_text == HIVE_NULL else dt.date.fromisoformat(date_text)
-
-
-def _move_damaged_partition(out: Path, path: Path) -> Path:
-    target = state_dir(out) / "damaged" / path.relative_to(articles_root(out))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(path, target)
-    return target
+    if not stale:
+        return
+    table = ArticlesTable(out)
+    layout = table.layout
+    run_id = f"repair-{os.getpid()}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}"
+    by_file = {live.relative: live for live in table.live_files()}
+    adds = []
+    for index, (relative, raw_paths) in enumerate(sorted(stale.items())):
+        live = by_file[relative]
+        rows = read_data_files(layout, (live.source, live.month), [relative])
+        kept = rows.filter(pc.invert(pc.is_in(rows.column("raw_path"), value_set=pa.array(sorted(raw_paths)))))
+        if kept.num_rows:
+            new = layout.data_file_relative(live.source, live.month, run_id, 0, index)
+            size, modified = write_data_file(kept, str(layout.data_file(new)), *encode_options(kept.num_rows))
+            adds.append(DataFile(new, live.source, live.month, size, kept.num_rows, file_stats(kept), modified))
+    version = table.commit(adds, sorted(stale), run_id, {"command": "repair", "rewritten_files": len(stale)})
+    write_file_list(layout, version, table.live_files())
 
 
 def _dataset_has_rows(out: Path) -> bool:
-    return rejects_file(out).exists() or next(iter(_partition_files(out)), None) is not None
+    return rejects_file(out).exists() or bool(ArticlesTable(out).exists() and ArticlesTable(out).live_files())
 
 
 def _set_aside(path: Path) -> Path:

@@ -1,78 +1,67 @@
-"""The dataset on disk: read a partition, write staged files, swap them in atomically. I/O.
+"""The dataset's plain files: data-file encoding options, the views' file list, rejects and run log. I/O.
 
-Layout under OUT:
-  articles/source=<s>/date=<d>/part-0.parquet   one file per partition
-  rejects/part-0.parquet                        every current reject
-  _state/                                       manifest, run log, lock, runs.parquet
-  _staging/<run_id>/                            temporary files (outside every glob)
-Tasks (on any worker) write whole files under _staging with `write_staged`; the
-driver alone swaps them in with `swap`: one os.sync() makes a batch of staged
-files durable, then each is renamed over its target, so a reader opening the
-path gets the old file or the new one, never a partial file. A partition that
-loses its last row becomes a zero-row file, never a deleted one: a reader that
-has listed it can still open it (see README, "What readers see").
+Layout: see jobs/lake/paths.py. Reduce tasks write data files straight into the Delta table
+(jobs/lake/table.py) with `encode_options`. The rejects file and the run log are single files
+derived from the manifest, each replaced whole by a rename (a reader opens the old or the new one).
 """
-
 from __future__ import annotations
 
 import datetime as dt
 import functools
 import os
-from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jobs.errors import DamagedFile
-from jobs.lake.damaged import read_parquet, repair_partition_command
+from jobs.lake.damaged import read_parquet
 from jobs.lake.lock import StagingFolder, remove_abandoned_staging
-from jobs.lake.paths import partition_file, rejects_file, runs_file, staging_dir, staging_root
+from jobs.lake.paths import Layout, rejects_file, runs_file, staging_dir, staging_root
 from schemas.article import ARTICLE_FILE_SCHEMA, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA, TABLES, conform, dictionary_columns
 
-ROW_GROUP_ROWS = 50_000
+ROW_GROUP_ROWS = 10_000
 # Files of fewer rows are compressed with snappy, bigger ones with zstd. A file of a few rows costs about
 # 1.2 ms of CPU with zstd against 0.87 ms with snappy (zstd sets up a context per column) for 4 % more
 # bytes; at 14 rows snappy already costs 17 % more bytes, at 60 rows 29 % (bench/small_parquet.py).
 SMALL_FILE_ROWS = 8
-SWAP_BATCH = 128  # staged files per os.sync() and batch of renames
 
 
-def read_partition(out_dir: str | Path, source: str, date: dt.date | None) -> pa.Table | None:
-    """A partition's rows as on disk, or None when it has no file."""
-    path = partition_file(out_dir, source, date)
-    if not path.exists():
-        return None
-    return conform(read_parquet(path, repair_partition_command(source, date)), ARTICLE_FILE_SCHEMA)
+def encode_options(rows: int, table_name: str = "articles") -> tuple[int, str, list[str], list[str]]:
+    """(row group rows, codec, columns with statistics, dictionary columns) for a file of `rows` rows."""
+    statistics, dictionary, compression = _column_options(table_name, rows < SMALL_FILE_ROWS)
+    return ROW_GROUP_ROWS, compression, statistics, dictionary
 
 
-def partition_raw_paths(out_dir: str | Path, source: str, date: dt.date | None) -> set[str]:
-    """The raw_path column of a partition file (recovery reads only this column)."""
-    path = partition_file(out_dir, source, date)
-    if not path.exists():
-        return set()
-    table = read_parquet(path, repair_partition_command(source, date), columns=["raw_path"])
-    return set(table.column("raw_path").to_pylist())
+def write_file_list(layout: Layout, version: int, files: list) -> None:
+    """The current version's data files for DuckDB's views (`_state/articles_files.parquet`), replaced whole.
 
-
-def remove_if_empty(out_dir: str | Path, source: str, date: dt.date | None) -> bool:
-    """Delete a partition's file if it holds no row (and its folders if they end up empty); True if deleted.
-
-    A partition refilled since it was emptied keeps its file; an unreadable one is left to `verify`.
+    Readers of the views read this list once, when the views file runs, and then only files it names:
+    a version's files stay on disk until vacuum, so such a reader sees one version however long it runs.
     """
-    path = partition_file(out_dir, source, date)
+    table = pa.table({
+        "version": pa.array([version] * len(files), pa.int64()),
+        "path": pa.array([f.relative for f in files], pa.string()),
+        "source": pa.array([f.source for f in files], pa.string()),
+        "month": pa.array([f.month for f in files], pa.string()),
+        "rows": pa.array([f.rows for f in files], pa.int64()),
+    })
+    if not layout.empty_articles_file.exists():
+        layout.empty_articles_file.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(ARTICLE_FILE_SCHEMA.empty_table(), layout.empty_articles_file)
+    temporary = layout.articles_files.with_name(f".{layout.articles_files.name}.{os.getpid()}.tmp")
+    layout.state.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, temporary)
+    os.replace(temporary, layout.articles_files)
+
+
+def file_list_version(layout: Layout) -> int | None:
+    """The version the views' file list describes; None when there is none (or it is unreadable)."""
     try:
-        if pq.read_metadata(path).num_rows:
-            return False
-    except (OSError, pa.ArrowException):  # gone already, or damaged: not ours to delete
-        return False
-    path.unlink()
-    for folder in (path.parent, path.parent.parent):
-        try:
-            folder.rmdir()
-        except OSError:
-            break
-    return True
+        versions = pq.read_table(layout.articles_files, columns=["version"]).column("version")
+    except (OSError, pa.ArrowException):
+        return None
+    return versions[0].as_py() if len(versions) else -1
 
 
 def write_staged(table: pa.Table, path: str | Path, table_name: str = "articles", make_folders: bool = True) -> None:
@@ -114,31 +103,12 @@ class Store:
         """Create this run's staging folder and hold it (flock) until `clean_staging`."""
         self._held = StagingFolder(self.staging)
 
-    def partition_path(self, source: str, date: dt.date | None) -> Path:
-        return partition_file(self.out, source, date)
-
-    def swap(self, staged: Iterable[tuple[Path, Path]], on_batch: Callable[[int], None] | None = None) -> int:
-        """Rename staged files over their targets, SWAP_BATCH at a time, each batch made durable first."""
-        batch: list[tuple[Path, Path]] = []
-        done = 0
-        for pair in staged:
-            batch.append(pair)
-            if len(batch) >= SWAP_BATCH:
-                done += self._swap_batch(batch, on_batch)
-        if batch:
-            done += self._swap_batch(batch, on_batch)
-        return done
-
-    def _swap_batch(self, batch: list[tuple[Path, Path]], on_batch: Callable[[int], None] | None) -> int:
-        os.sync()  # the staged bytes are on disk before any rename makes them visible
-        for temporary, target in batch:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(temporary, target)
-        count = len(batch)
-        batch.clear()
-        if on_batch:
-            on_batch(count)
-        return count
+    def _install(self, staged: Path, target: Path) -> None:
+        """Rename one staged file over its target, its bytes durable first."""
+        with open(staged, "rb") as handle:
+            os.fsync(handle.fileno())
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, target)
 
     def replace_rejects(self, table: pa.Table) -> bool:
         """Swap in the rejects, unless the file already holds exactly these rows. True when written."""
@@ -150,17 +120,13 @@ class Store:
             return False
         staged = self.staging / "rejects.parquet"
         write_staged(table, staged, "rejects")
-        self.swap([(staged, target)])
+        self._install(staged, target)
         return True
 
     def replace_runs(self, table: pa.Table) -> None:
         staged = self.staging / "runs.parquet"
         write_staged(table, staged, "runs")
-        self.swap([(staged, runs_file(self.out))])
-
-    def sync(self) -> None:
-        """Make every rename so far durable (call before committing the manifest)."""
-        os.sync()
+        self._install(staged, runs_file(self.out))
 
     def clean_staging(self) -> None:
         """Remove this run's staging folder and any left by killed runs (never a live run's)."""

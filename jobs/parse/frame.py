@@ -14,7 +14,7 @@ import pyarrow as pa
 from schemas.article import ARTICLE_COLUMNS, REJECT_COLUMNS, arrow_schema
 
 # In memory, between workers and the writer, the partition keys travel as columns.
-ARTICLE_BATCH_SCHEMA = arrow_schema(ARTICLE_COLUMNS)
+ARTICLE_BATCH_SCHEMA = arrow_schema(ARTICLE_COLUMNS, drop=("month",))  # month: derived from date when rows are grouped by partition
 REJECT_BATCH_SCHEMA = arrow_schema(REJECT_COLUMNS)
 
 

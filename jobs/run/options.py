@@ -29,9 +29,9 @@ class RunOptions:
     scheduler: str | None = None
     # An engine object to use instead (tests, embedding); the run neither starts nor stops it.
     engine: Engine | None = None
-    # A partition a run empties stays as a zero-row file (a query may have listed it); a later run
-    # removes it once it has been empty this long (no query lasts that long).
-    emptied_grace_s: float = 3600.0
+    # Each run (and `articles vacuum`) removes data files superseded more than this long ago, and files no
+    # version names (killed runs', strays) older than this: a reader holding an older version has this long.
+    retention_hours: float = 168.0
     chunk_files: int = 200  # files per map task
     group_partitions: int = 64  # partitions per reduce task
 

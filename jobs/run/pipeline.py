@@ -1,19 +1,11 @@
-"""The nightly job and the operator's rebuild: plan, map, reduce, commit.
+"""The nightly job and the operator's rebuild: recover, plan, map, reduce, commit.
 
-  plan (driver)     list raw files, compare with the manifest, cut the work into chunks
-  map (tasks)       read, hash, parse a chunk; stage its rows by partition under _staging/<run_id>/fragments;
-                    return per-file outcomes only, streamed by the driver into the manifest's `pending` table
-  reduce (tasks)    per group of touched partitions: current file + fragments -> merge_partition ->
-                    a staged partition file; return rows, duplicates, changed or not
-  commit (driver)   (1) record in the manifest, durably, which partitions the run will swap (the in-flight
-                    record; its paths are the pending outcomes); (2) swap the staged files in, in synced
-                    batches; (3) the rejects file; (4) one transaction moves the outcomes into `files` and
-                    deletes the in-flight record.
-A kill before (1) changed nothing visible: the next run drops the pending rows and redoes the work. A kill
-after (1) and before (4) leaves the record; the next run first makes the dataset agree with the manifest
-whatever the raw files look like by then (`_recover`): it removes every row of the unfinished run's paths
-(and of files sharing an article id with them) from every partition they may be in, and forgets those
-paths in the manifest, so they are parsed again as new files.
+  recover (driver)  roll forward or drop the outcomes a killed run left pending (jobs/run/recover.py)
+  plan (driver)     list raw files, compare with the manifest (jobs/run/plan.py)
+  map (tasks)       read, hash, parse chunks of files; stage their rows by partition (jobs/run/map.py)
+  reduce (tasks)    per group of touched partitions (source, month): current files + fragments ->
+                    merge_partition -> one new data file each, written into the table (jobs/run/reduce.py)
+  commit (driver)   one Delta transaction, the rejects file, the manifest (jobs/run/commit.py)
 """
 
 from __future__ import annotations
@@ -22,28 +14,27 @@ import datetime as dt
 import os
 import shutil
 import time
-from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from jobs.errors import TooManyRejects, UsageError, domain_error, manifest_damage
 from jobs.lake.lock import OutputLock
 from jobs.lake.manifest import State
-from jobs.lake.paths import manifest_file, partition_order, rejects_file, staging_root
+from jobs.lake.paths import Layout, staging_root
 from jobs.lake.repair import open_state
-from jobs.lake.store import Store, partition_raw_paths, remove_if_empty, write_staged
-from jobs.parse import PARSER_VERSION
+from jobs.lake.store import Store
+from jobs.lake.table import ArticlesTable
+from jobs.run.commit import commit_run
 from jobs.run.engine import Engine, engine_for
-from jobs.run.merge import merge_partition
+from jobs.run.map import map_files
+from jobs.run.migrate import migrate_if_needed
 from jobs.run.options import EventSink, RunOptions, RunReport, Selection
-from jobs.run.plan import ReprocessPlan, plan_ingest, plan_rebuild, split_present
-from jobs.run.work import (Job, PartitionKey, PartitionTask, ReduceJob, WorkItem, map_chunk, read_partition_or_none,
-                           reduce_group)
+from jobs.run.plan import ReprocessPlan, plan_ingest, plan_rebuild
+from jobs.run.recover import recover
+from jobs.run.reduce import reduce_partitions
+from jobs.run.vacuum import vacuum_table
+from jobs.run.work import WorkItem
+from jobs.lake.paths import PartitionKey
 from schemas.state import FileStatus, RunStatus
-
 
 
 def ingest(options: RunOptions, on_event: EventSink | None = None) -> RunReport:
@@ -52,7 +43,7 @@ def ingest(options: RunOptions, on_event: EventSink | None = None) -> RunReport:
 
 
 def plan_reprocess(options: RunOptions, selection: Selection) -> ReprocessPlan:
-    """What `reprocess` would rebuild; reads the manifest only."""
+    """What `reprocess` would rebuild; reads the manifest and the table's snapshot only."""
     _check_options(options)
     state = open_state(options.out_dir, lambda message: None, repair=False)  # no lock: never rebuilds
     try:
@@ -74,16 +65,17 @@ def _run_command(command: str, options: RunOptions, on_event: EventSink | None,
         _check_workers(engine, options)  # before anything is written
         with OutputLock(options.out_dir, options.wait_seconds):
             notices: list[str] = []
+            migrate_if_needed(options.out_dir, emit)  # a dataset of the day-partitioned layout, once
             state = open_state(options.out_dir, notices.append)  # rebuilt from the dataset if missing or damaged
             try:
                 run = _Run(options, state, command, emit, engine, notices)
                 with run:
-                    recovered = run.recover()
-                    run.remove_emptied()
+                    recover(run.table, state, run.store, emit)
                     if command == "ingest":
                         _plan_and_ingest(run, options, state, emit)
                     else:
-                        _plan_and_reprocess(run, options, state, emit, selection, recovered)
+                        _plan_and_reprocess(run, options, state, emit, selection)
+                    run.vacuum()
                 return run.report
             finally:
                 state.close()
@@ -95,15 +87,11 @@ def _plan_and_ingest(run: "_Run", options: RunOptions, state: State, emit: Event
     run.execute(work)
 
 
-def _plan_and_reprocess(run: "_Run", options: RunOptions, state: State, emit: EventSink, selection: Selection,
-                        recovered: list[str]) -> None:
+def _plan_and_reprocess(run: "_Run", options: RunOptions, state: State, emit: EventSink,
+                        selection: Selection) -> None:
     plan = plan_rebuild(options, state, selection)
     run.report.files_seen = len(plan.files) + len(plan.rejects_to_retry)
     work = [WorkItem(f.raw_path, f.size, f.mtime_ns, None) for f in plan.files + plan.rejects_to_retry]
-    # Files a killed run left half-done are new again: parse those still there, wherever they go.
-    listed = {item.raw_path for item in work}
-    present = split_present(options.raw_dir, [p for p in recovered if p not in listed])[0]
-    work += [WorkItem(f.raw_path, f.size, f.mtime_ns, None, known=False) for f in present]
     for warning in plan.warnings():
         run.warn(warning)
     history = plan.history(selection.prune)
@@ -134,6 +122,8 @@ class _engine:
 
 
 class _Run:
+    """One run: its id, staging folder, report and the handles the phases share."""
+
     def __init__(self, options: RunOptions, state: State, command: str, emit: EventSink, engine: Engine,
                  notices: list[str] = ()):
         self.options, self.state, self.emit, self.engine = options, state, emit, engine
@@ -141,10 +131,11 @@ class _Run:
         self.clock = time.monotonic()
         run_id = f"{self.started:%Y%m%dT%H%M%S%fZ}-{os.getpid()}"
         self.report = RunReport(run_id=run_id, command=command)
+        self.table = ArticlesTable(options.out_dir)
+        self.table.open()  # created empty on a new dataset
         self.store = Store(options.out_dir, run_id)
         self.store.clean_staging()  # leftovers of killed runs (never a live run's: each holds its own)
         self.store.hold_staging()  # ours, until the end: no other run removes it
-        state.drop_unmarked()  # outcomes of runs killed before they swapped anything
         state.begin_run(run_id, command, self.started)
         emit("run_started", {"run_id": run_id, "command": command})
         for notice in notices:  # what opening the manifest had to repair
@@ -170,7 +161,8 @@ class _Run:
         report.duration_s = round(time.monotonic() - self.clock, 3)
         self.store.clean_staging()  # first: a full disk needs this space back to log anything
         try:
-            self.state.drop_unmarked()  # a run that failed before swapping leaves nothing in flight
+            if exc_type is not None:
+                recover(self.table, self.state, self.store, self.emit)  # a failed run: its commit happened or not
             self.state.finish_run(report.run_id, dt.datetime.now(dt.timezone.utc), report.status, report.exit_code,
                                   report.counts())
             self.store.staging.mkdir(parents=True, exist_ok=True)
@@ -183,51 +175,10 @@ class _Run:
             self.store.clean_staging()
             self.emit("run_finished", {"summary": report.summary(), **report.__dict__})
         if exc is not None and isinstance(exc, Exception):
-            reported = manifest_damage(exc, manifest_file(self.options.out_dir)) or domain_error(exc)
+            reported = manifest_damage(exc, Layout(self.options.out_dir).manifest) or domain_error(exc)
             if reported is not exc:
                 raise reported from exc
 
-    # -- recovery ------------------------------------------------------------
-    def recover(self) -> list[str]:
-        """Make the dataset agree with the manifest after a run killed between its first swap and its commit."""
-        unfinished = self.state.unfinished_runs()
-        if not unfinished:
-            return []
-        paths, partitions = self.state.recovery_set(unfinished)
-        self.emit("recovering", {"runs": unfinished, "files": len(paths), "partitions": len(partitions)})
-        gone = set(paths)
-        staged = []
-        for index, (source, date_text) in enumerate(sorted(partitions, key=partition_order)):
-            key = (source, _date(date_text))
-            if not (partition_raw_paths(self.options.out_dir, *key) & gone):
-                continue
-            merged, _ = merge_partition(read_partition_or_none(str(self.options.out_dir), key), None, gone)
-            target = self.store.partition_path(*key)
-            write_staged(merged, self.store.staging / "recovery" / f"{index:06d}.parquet")
-            staged.append((self.store.staging / "recovery" / f"{index:06d}.parquet", target))
-        self.store.swap(staged)
-        if rejects_file(self.options.out_dir).exists():  # the rejects the manifest still stands behind
-            rejects = self.state.rejects_table()
-            if rejects.num_rows:
-                rejects = rejects.filter(pc.invert(pc.is_in(rejects.column("raw_path"),
-                                                            value_set=pa.array(paths, pa.string()))))
-            self.store.replace_rejects(rejects)
-        self.store.sync()
-        self.state.finish_recovery(unfinished)
-        self.emit("recovered", {"files": len(paths), "partitions_rewritten": len(staged)})
-        return paths
-
-    def remove_emptied(self) -> None:
-        """Remove zero-row partition files that earlier runs emptied more than `emptied_grace_s` ago."""
-        cutoff = self.started - dt.timedelta(seconds=self.options.emptied_grace_s)
-        partitions = self.state.emptied_before(cutoff)
-        if not partitions:
-            return
-        removed = sum(remove_if_empty(self.options.out_dir, source, _date(date)) for source, date in partitions)
-        self.state.forget_emptied(partitions)
-        self.emit("emptied_removed", {"partitions": removed})
-
-    # -- the run -------------------------------------------------------------
     def execute(self, work: list[WorkItem], rebuild: dict[PartitionKey, set[str]] | None = None,
                 forget: set[str] | None = None) -> None:
         rebuild, forget = rebuild or {}, forget or set()
@@ -235,7 +186,8 @@ class _Run:
             return
         run_id = self.report.run_id
         self.store.staging.mkdir(parents=True, exist_ok=True)  # tasks create their folders in it, never it
-        self._map(work)
+        map_files(work, self.options, self.state, self.engine, run_id, self.started,
+                  self.store.staging / "fragments", self.emit)
         if forget:
             self.state.add_forgotten(run_id, sorted(forget))
         statuses, reasons = self.state.outcome_counts(run_id)
@@ -243,76 +195,14 @@ class _Run:
         self.report.files_parsed = sum(statuses.get(s, 0) for s in (FileStatus.ARTICLE, FileStatus.REJECT))
         self.report.rejects = statuses.get(FileStatus.REJECT, 0)
         self.report.rejects_by_reason = {reason: count for reason, count in reasons.items()}
+        changed = reduce_partitions(self.options, self.state, self.engine, self.report,
+                                    self.table.files_by_partition(), rebuild, self.emit, self.warn)
+        commit_run(self.table, self.state, self.store, self.report, self.started, changed, self.emit)
 
-        staged, emptied = self._reduce(rebuild)
-        # (1) the in-flight record, before anything is swapped in
-        self.state.mark_swapping(run_id, [(s, d.isoformat() if d else None) for (s, d), _ in staged])
-        # (2) swap; partitions that lose their last row go last (a kill between batches leaves fewer of them)
-        swapped = 0
-
-        def progress(count: int) -> None:
-            nonlocal swapped
-            swapped += count
-            self.emit("partitions_swapped", {"partitions": count, "done": swapped, "total": len(staged)})
-
-        self.store.swap(((Path(path), self.store.partition_path(*key)) for key, path in staged), progress)
-        # (3) rejects, (4) the manifest
-        self.store.replace_rejects(self.state.rejects_after(run_id, self.started))
-        self.store.sync()  # every swap is on disk before the manifest says so
-        files = self.state.commit_pending(run_id, PARSER_VERSION, self.started, [(s, _iso(d)) for s, d in emptied])
-        self.emit("committed", {"files": files})
-
-    def _map(self, work: list[WorkItem]) -> None:
-        run_id = self.report.run_id
-        job = Job(str(Path(self.options.raw_dir).resolve()), run_id, self.started, self.options.max_bytes,
-                  str((self.store.staging / "fragments").resolve()))
-        done = 0
-        chunks = enumerate(_chunks(work, self.options.chunk_files))
-        for result in self.engine.map(partial(map_chunk, job), chunks):
-            fragments = [(s, d, result.fragment, batch, rows) for s, d, batch, rows in result.partitions]
-            self.state.add_pending(run_id, result.outcomes, fragments)
-            done += result.outcomes.num_rows
-            self.emit("parsed", {"done": done, "total": len(work)})
-
-    def _reduce(self, rebuild: dict[PartitionKey, set[str]]) -> tuple[list[tuple[PartitionKey, str]], list[PartitionKey]]:
-        """Run the reduce tasks; return (partition, staged file) of every changed partition, emptied ones last."""
-        run_id = self.report.run_id
-        departures: dict[PartitionKey, list[str]] = {}
-        for source, date_text, raw_path in self.state.departures(run_id):
-            departures.setdefault((source, _date(date_text)), []).append(raw_path)
-        touched = {(s, _date(d)) for s, d in self.state.fragment_partitions(run_id)} | departures.keys() | rebuild.keys()
-        keys = sorted(touched, key=partition_order)
-        self.emit("merging", {"partitions": len(keys)})
-
-        def tasks() -> Iterator[tuple[int, list[PartitionTask]]]:
-            for number, start in enumerate(range(0, len(keys), self.options.group_partitions)):
-                group = []
-                for source, date in keys[start:start + self.options.group_partitions]:
-                    fragments = self.state.fragments_of(run_id, source, date.isoformat() if date else None)
-                    keep = rebuild.get((source, date))
-                    group.append(PartitionTask(source, date, tuple((f, tuple(b)) for f, b in fragments),
-                                               tuple(sorted(departures.get((source, date), ()))),
-                                               tuple(sorted(keep)) if keep is not None else None))
-                yield number, group
-
-        job = ReduceJob(str(Path(self.options.out_dir).resolve()), str((self.store.staging / "partitions").resolve()))
-        changed, emptied = [], []
-        done = 0
-        for results in self.engine.map(partial(reduce_group, job), tasks()):
-            for result in results:
-                if result.lost_paths:  # rows only an unreadable partition file held
-                    self.state.add_forgotten(run_id, result.lost_paths)
-                    self.warn(result.warning)
-                self.report.duplicates += result.duplicates
-                self.report.articles_written += result.new_rows - result.duplicates
-                if result.staged is not None:
-                    self.report.partitions_written += 1
-                    (changed if result.rows else emptied).append(((result.source, result.date), result.staged))
-                    self.emit("partition_written", {"source": result.source, "date": _iso(result.date),
-                                                    "rows": result.rows})
-            done += len(results)
-            self.emit("merged", {"done": done, "total": len(keys)})
-        return changed + emptied, [key for key, _ in emptied]
+    def vacuum(self) -> None:
+        removed = vacuum_table(self.table, self.options.retention_hours)
+        if removed:
+            self.emit("vacuumed", {"files": len(removed)})
 
 
 def _check_workers(engine: Engine, options: RunOptions) -> None:
@@ -352,14 +242,6 @@ def _worker_sees(raw_dir: str, staging: str) -> str | None:
     return None
 
 
-def _date(text: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(text) if text else None
-
-
-def _iso(date: dt.date | None) -> str | None:
-    return date.isoformat() if date else None
-
-
 def _check_options(options: RunOptions) -> None:
     if not Path(options.raw_dir).is_dir():
         raise UsageError(f"raw dir {options.raw_dir} does not exist or is not a folder")
@@ -370,7 +252,3 @@ def _check_options(options: RunOptions) -> None:
     if options.scheduler and options.engine_name != "dask":
         raise UsageError("--scheduler needs --engine dask")
 
-
-def _chunks(items: list[WorkItem], size: int) -> Iterator[list[WorkItem]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]

@@ -19,11 +19,12 @@ from pathlib import Path
 from jobs.errors import DamagedFile, manifest_damage
 from jobs.lake.damaged import row_count
 from jobs.lake.manifest import State
-from jobs.lake.paths import manifest_file, partition_file
+from jobs.lake.paths import Layout, PartitionKey, manifest_file, month_of, partition_order
+from jobs.lake.table import ArticlesTable
 from jobs.parse import PARSER_VERSION
 from jobs.run.discover import RawFile, UnlistedFolder, discover
 from jobs.run.options import RunOptions, Selection
-from jobs.run.work import PartitionKey, WorkItem
+from jobs.run.work import WorkItem
 from schemas.state import FileStatus
 
 Warn = Callable[[str], None]
@@ -127,7 +128,7 @@ def plan_rebuild(options: RunOptions, state: State, selection: Selection) -> Rep
     with _manifest_read(options):
         article_files = list(state.article_files())
     for raw_path, source, date_text, version in article_files:
-        key = (source, dt.date.fromisoformat(date_text) if date_text else None)
+        key = (source, month_of(date_text))
         if not everything and not _in_selection(key, selection):
             continue
         by_partition.setdefault(key, set()).add(raw_path)
@@ -139,12 +140,13 @@ def plan_rebuild(options: RunOptions, state: State, selection: Selection) -> Rep
     present, missing, unreachable = split_present(options.raw_dir, paths)
     retry = split_present(options.raw_dir, state.reject_paths())[0] if everything else []
     rows, damaged = 0, []
+    current = ArticlesTable(options.out_dir).files_by_partition() if ArticlesTable(options.out_dir).exists() else {}
     for key in by_partition:
         try:
-            rows += _partition_rows(options.out_dir, key)
+            rows += _partition_rows(options.out_dir, key, current.get(key, []))
         except DamagedFile:
             damaged.append(key)  # rebuilt from the raw files alone
-    return ReprocessPlan(by_partition, present, missing, retry, rows, unreachable, sorted(damaged))
+    return ReprocessPlan(by_partition, present, missing, retry, rows, unreachable, sorted(damaged, key=partition_order))
 
 
 @contextmanager
@@ -160,14 +162,16 @@ def _manifest_read(options: RunOptions):
 
 
 def _in_selection(key: PartitionKey, selection: Selection) -> bool:
-    source, date = key
+    """A partition (source, month) is selected when its month meets the date range: a date range is
+    rebuilt by whole months, the smallest unit the table replaces."""
+    source, month = key
     if selection.sources and source not in selection.sources:
         return False
-    if date is None:  # an undated article is in no date range
+    if month is None:  # an undated article is in no date range
         return not (selection.date_from or selection.date_to)
-    if selection.date_from and date < selection.date_from:
+    if selection.date_from and month < month_of(selection.date_from):
         return False
-    if selection.date_to and date > selection.date_to:
+    if selection.date_to and month > month_of(selection.date_to):
         return False
     return True
 
@@ -200,6 +204,8 @@ def split_present(raw_dir: Path, paths: Iterable[str]) -> tuple[list[RawFile], l
     return present, missing, unreachable
 
 
-def _partition_rows(out_dir: Path, key: PartitionKey) -> int:
-    path = partition_file(out_dir, *key)
-    return row_count(path) if path.exists() else 0
+def _partition_rows(out_dir: Path, key: PartitionKey, files: list[str]) -> int:
+    """Rows of a partition's current data files, read from their footers (an unreadable one: DamagedFile)."""
+    from jobs.lake.damaged import repair_partition_command
+    layout = Layout(out_dir)
+    return sum(row_count(layout.data_file(relative), repair_partition_command(*key)) for relative in files)

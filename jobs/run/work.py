@@ -20,7 +20,8 @@ import pyarrow.ipc  # noqa: F401  (pa.ipc)
 
 from jobs.parse import PARSER_VERSION
 from jobs.errors import Rejected
-from jobs.lake.paths import partition_order
+from jobs.lake.paths import PartitionKey, month_of, partition_order
+from jobs.lake.table import DataFile
 from jobs.parse.frame import ARTICLE_BATCH_SCHEMA, REJECT_BATCH_SCHEMA, to_table
 from jobs.parse.record import parse_article
 from schemas.state import OUTCOME_SCHEMA, FileStatus
@@ -139,7 +140,6 @@ def _describe_unstatable(path: str) -> str:
 # on another worker): its only effects are whole files under the run's staging folder, each written
 # to a temporary name and renamed, so a retry overwrites and never appends.
 
-PartitionKey = tuple[str, "dt.date | None"]
 
 
 @dataclass
@@ -147,7 +147,7 @@ class MapResult:
     """What a map task returns to the driver: no article rows, only where they were staged."""
     outcomes: pa.Table  # one row per file (for the manifest): small
     fragment: str | None  # Arrow IPC file of this chunk's article rows, one record batch per partition
-    partitions: list[tuple[str, dt.date | None, int, int]]  # (source, date, batch index, rows)
+    partitions: list[tuple[str, str | None, int, int]]  # (source, month, batch index, rows)
 
 
 def map_chunk(job: Job, numbered: tuple[int, list[WorkItem]]) -> MapResult:
@@ -158,9 +158,10 @@ def map_chunk(job: Job, numbered: tuple[int, list[WorkItem]]) -> MapResult:
     if parsed.articles.num_rows == 0:
         return MapResult(outcomes, None, [])
     table = parsed.articles
-    keys = list(zip(table.column("source").to_pylist(), table.column("date").to_pylist()))
+    keys = [(source, month_of(date)) for source, date in zip(table.column("source").to_pylist(),
+                                                             table.column("date").to_pylist())]
     order = sorted(range(len(keys)), key=lambda i: partition_order(keys[i]))
-    grouped = table.take(pa.array(order, pa.int64())).drop_columns(["source", "date"])
+    grouped = table.take(pa.array(order, pa.int64())).drop_columns(["source"])
     fragment = os.path.join(job.fragments_dir, f"{number:07d}.arrow")
     _make_task_folder(job.fragments_dir)
     partitions = []
@@ -170,8 +171,8 @@ def map_chunk(job: Job, numbered: tuple[int, list[WorkItem]]) -> MapResult:
         for index in range(1, len(order) + 1):
             if index == len(order) or keys[order[index]] != keys[order[start]]:
                 writer.write_batch(grouped.slice(start, index - start).combine_chunks().to_batches()[0])
-                source, date = keys[order[start]]
-                partitions.append((source, date, len(partitions), index - start))
+                source, month = keys[order[start]]
+                partitions.append((source, month, len(partitions), index - start))
                 start = index
     os.replace(temporary, fragment)
     return MapResult(outcomes, fragment, partitions)
@@ -180,39 +181,48 @@ def map_chunk(job: Job, numbered: tuple[int, list[WorkItem]]) -> MapResult:
 @dataclass(frozen=True)
 class PartitionTask:
     source: str
-    date: dt.date | None
+    month: str | None
     fragments: tuple[tuple[str, tuple[int, ...]], ...]  # (fragment file, batch indices)
     replaced: tuple[str, ...]  # raw paths whose earlier rows here give way
     keep_only: tuple[str, ...] | None  # for a rebuild: the only paths whose existing rows survive
+    current: tuple[str, ...] = ()  # the partition's data files in the version the run started from
 
 
 @dataclass(frozen=True)
 class ReduceJob:
     out_dir: str
-    staged_dir: str
+    run_id: str
 
 
 @dataclass
 class PartitionResult:
     source: str
-    date: dt.date | None
-    staged: str | None  # the new file to swap in; None: the partition is unchanged
+    month: str | None
+    added: DataFile | None  # the partition's new data file; None when unchanged or emptied
+    removed: tuple[str, ...]  # the files it replaces (all of the partition's current files when it changed)
     rows: int
     new_rows: int
     duplicates: int
     lost_paths: tuple[str, ...] = ()  # a rebuild of an unreadable file: history rows it could not keep
     warning: str | None = None
 
+    @property
+    def changed(self) -> bool:
+        return self.added is not None or bool(self.removed)
+
 
 def reduce_group(job: ReduceJob, numbered: tuple[int, list[PartitionTask]]) -> list[PartitionResult]:
-    """Merge a group of partitions: current file + staged fragments -> a staged partition file each."""
+    """Merge a group of partitions: current files + staged fragments -> one new data file each, written
+    straight into the table's folder under a name unique to the run (no rename; the commit names it)."""
     from jobs.errors import DamagedFile
     from jobs.lake.damaged import lost_rows_message
-    from jobs.lake.store import read_partition, write_staged
+    from jobs.lake.paths import Layout
+    from jobs.lake.store import encode_options
+    from jobs.lake.table import DataFile, file_stats, read_data_files, write_data_file
     from jobs.run.merge import merge_partition
 
     number, tasks = numbered
-    _make_task_folder(job.staged_dir)
+    layout = Layout(job.out_dir)
     results = []
     for start, stop in _slices(tasks):
         news = _read_fragments(tasks[start:stop])
@@ -222,22 +232,23 @@ def reduce_group(job: ReduceJob, numbered: tuple[int, list[PartitionTask]]) -> l
             keep_only = set(task.keep_only) if task.keep_only is not None else None
             lost, warning = (), None
             try:
-                on_disk = read_partition(job.out_dir, task.source, task.date)
+                on_disk = read_data_files(layout, (task.source, task.month), task.current)
             except DamagedFile as damaged:
                 if keep_only is None:  # only a rebuild (reprocess) may replace what it cannot read
                     raise
                 on_disk, lost, warning = None, tuple(sorted(keep_only)), lost_rows_message(damaged, keep_only)
             merged, duplicates = merge_partition(on_disk, new, task.replaced, keep_only)
-            added = new.num_rows if new is not None else 0
+            added_rows = new.num_rows if new is not None else 0
             unchanged = warning is None and ((on_disk is None and merged.num_rows == 0)
-                                             or (on_disk is not None and merged.equals(on_disk)))
-            staged = None
-            if not unchanged:
-                # An emptied partition is written as a zero-row file, never deleted: readers may have listed it.
-                staged = os.path.join(job.staged_dir, f"{number:06d}-{index:04d}.parquet")
-                write_staged(merged, staged, make_folders=False)
-            results.append(PartitionResult(task.source, task.date, staged, merged.num_rows, added, duplicates,
-                                           lost, warning))
+                                             or (on_disk is not None and len(task.current) == 1 and merged.equals(on_disk)))
+            added = None
+            if not unchanged and merged.num_rows:
+                relative = layout.data_file_relative(task.source, task.month, job.run_id, number, index)
+                size, modified = write_data_file(merged, str(layout.data_file(relative)), *encode_options(merged.num_rows))
+                added = DataFile(relative, task.source, task.month, size, merged.num_rows, file_stats(merged), modified)
+            removed = () if unchanged else task.current
+            results.append(PartitionResult(task.source, task.month, added, removed, merged.num_rows, added_rows,
+                                           duplicates, lost, warning))
     return results
 
 
@@ -291,6 +302,3 @@ def _read_fragments(tasks: list[PartitionTask]) -> list[pa.Table | None]:
     return [pa.Table.from_batches(batches).combine_chunks() if batches else None for batches in found]
 
 
-def read_partition_or_none(out_dir: str, key: PartitionKey) -> pa.Table | None:
-    from jobs.lake.store import read_partition
-    return read_partition(out_dir, *key)

@@ -1,0 +1,61 @@
+"""Recovery, beside the commit: make the manifest agree with the table's log before a run plans anything.
+
+A run killed before its manifest commit left its outcomes in `pending`. If its Delta commit is in the
+log, readers already see it: the outcomes are rolled forward into `files`, as its own commit would have
+done. If it is not, nothing of it is visible: its outcomes are dropped (its files are parsed again, as
+they are now, whatever happened to them since) and the data files it wrote, which no version names,
+are deleted. The rejects file and the views' file list are then rewritten from what is committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from jobs.lake.manifest import State
+from jobs.lake.paths import run_of_data_file
+from jobs.lake.store import Store, file_list_version, write_file_list
+from jobs.lake.table import ArticlesTable
+from jobs.parse import PARSER_VERSION
+from jobs.run.options import EventSink
+
+
+def recover(table: ArticlesTable, state: State, store: Store, emit: EventSink) -> list[str]:
+    """Roll forward or drop every run left in flight; the run ids dropped."""
+    in_flight = state.runs_in_flight()
+    dropped = []
+    for run_id in in_flight:
+        if table.committed(run_id):
+            metadata = _commit_metadata(table, run_id)
+            state.commit_pending(run_id, metadata.get("parser_version", PARSER_VERSION),
+                                 dt.datetime.fromisoformat(metadata["started_at"]) if "started_at" in metadata
+                                 else dt.datetime.now(dt.timezone.utc))
+            emit("recovered", {"run_id": run_id, "action": "rolled_forward"})
+        else:
+            state.drop_run(run_id)
+            removed = remove_files_of_runs(table, {run_id})
+            dropped.append(run_id)
+            emit("recovered", {"run_id": run_id, "action": "dropped", "files_removed": removed})
+    if in_flight:
+        store.replace_rejects(state.rejects_table())
+    if table.exists() and file_list_version(table.layout) != table.version():
+        write_file_list(table.layout, table.version(), table.live_files())
+    return dropped
+
+
+def remove_files_of_runs(table: ArticlesTable, run_ids: set[str]) -> int:
+    """Delete the data files these runs wrote that no version names (their commit never happened)."""
+    named = {f.relative for f in table.live_files()}
+    removed = 0
+    for path in table.layout.articles.glob("source=*/month=*/part-*.parquet"):
+        relative = path.relative_to(table.layout.articles).as_posix()
+        if run_of_data_file(path.name) in run_ids and relative not in named:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _commit_metadata(table: ArticlesTable, run_id: str) -> dict:
+    for entry in table.history(50):
+        if entry.get("run_id") == run_id:
+            return entry
+    return {}
