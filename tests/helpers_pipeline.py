@@ -139,15 +139,28 @@ def cli_env() -> dict[str, str]:
 
 # -- reading back --------------------------------------------------------------
 def article_glob(out_dir: Path) -> str:
+    """A plain glob over the table's data files: superseded files too, until vacuum (see README)."""
     return str(Path(out_dir) / "articles" / "**" / "*.parquet")
 
 
+def current_article_files(out_dir: Path) -> list[str]:
+    """The data files of the table's current version (absolute paths), as its log lists them."""
+    from deltalake import DeltaTable
+    if not (Path(out_dir) / "articles" / "_delta_log").is_dir():
+        return []
+    return sorted(DeltaTable(str(Path(out_dir) / "articles")).file_uris())
+
+
 def read_articles(out_dir: Path, connection: duckdb.DuckDBPyConnection | None = None) -> list[dict]:
-    """Every article row (hive columns included), as dicts, ordered by raw_path."""
+    """Every article row of the current version (partition keys included), as dicts, ordered by raw_path.
+    Read by DuckDB from the version's file list, as the views do."""
     connection = connection or duckdb.connect()
+    files = current_article_files(out_dir)
+    if not files:
+        return []
     relation = connection.sql(
-        f"SELECT * FROM read_parquet('{article_glob(out_dir)}', hive_partitioning = true,"
-        f" hive_types = {{'source': 'VARCHAR', 'date': 'DATE'}}) ORDER BY raw_path")
+        f"SELECT * FROM read_parquet({files!r}, hive_partitioning = true,"
+        f" hive_types = {{'source': 'VARCHAR', 'month': 'VARCHAR'}}) ORDER BY raw_path")
     return [dict(zip(relation.columns, row)) for row in relation.fetchall()]
 
 
@@ -166,7 +179,8 @@ def comparable(rows: list[dict]) -> list[dict]:
 
 
 def article_files(out_dir: Path) -> list[Path]:
-    return sorted((Path(out_dir) / "articles").rglob("*.parquet"))
+    """The current version's data files."""
+    return [Path(p) for p in current_article_files(out_dir)]
 
 
 def snapshot(out_dir: Path, folders: Iterable[str] = ("articles", "rejects")) -> dict[str, tuple[str, int]]:
