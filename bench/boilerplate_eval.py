@@ -375,28 +375,34 @@ def below_floor(scores: dict[str, Score], floor: dict[str, dict]) -> list[str]:
     return problems
 
 
-def _cell(s: Score) -> str:
-    return (f"{s.removed}/{s.boilerplate} ({s.recall:.0%}) | {s.kept}/{s.content} ({s.precision:.0%})")
+def _ratio(part: int, whole: int) -> str:
+    return f"{part}/{whole} ({part / whole:.0%})" if whole else f"{part}/{whole}"
+
+
+def _cells(s: Score) -> list[str]:
+    return [_ratio(s.removed, s.boilerplate), _ratio(s.kept, s.content)]
 
 
 def table(results: dict[str, dict[str, Score]]) -> str:
+    """Per source and overall: boilerplate out and content kept for each extractor (Markdown)."""
     names = list(results)
     header = "| source | " + " | ".join(f"{n}: boilerplate out | {n}: content kept" for n in names) + " |"
     rule = "|---|" + "---:|---:|" * len(names)
-    first = results[names[0]]
-    sources = sorted(k for k in first if k != "overall" and not k.startswith("kind:"))
-    rows = [f"| {source} | " + " | ".join(_cell(results[n][source]) for n in names) + " |" for source in sources]
-    rows.append("| **overall** | " + " | ".join(_cell(results[n]["overall"]) for n in names) + " |")
+    sources = sorted(k for k in results[names[0]] if k != "overall" and not k.startswith("kind:"))
+    rows = [f"| {source} | " + " | ".join(c for n in names for c in _cells(results[n][source])) + " |"
+            for source in sources]
+    rows.append("| **overall** | " + " | ".join(f"**{c}**" for n in names for c in _cells(results[n]["overall"])) + " |")
     return "\n".join([header, rule, *rows])
 
 
 def kind_table(results: dict[str, dict[str, Score]]) -> str:
+    """Boilerplate out per kind of boilerplate, for each extractor (Markdown)."""
     names = list(results)
     kinds = sorted(k for k in results[names[0]] if k.startswith("kind:"))
-    header = "| kind of boilerplate | " + " | ".join(f"{n}: out" for n in names) + " |"
-    rows = [f"| {kind[5:]} | " + " | ".join(
-        f"{results[n][kind].removed}/{results[n][kind].boilerplate}" for n in names) + " |" for kind in kinds]
-    return "\n".join([header, "|---|" + "---:|" * len(names), *rows])
+    header = "| kind of boilerplate | labelled | " + " | ".join(f"{n}: out" for n in names) + " |"
+    rows = [f"| {kind[5:]} | {results[names[0]][kind].boilerplate} | " + " | ".join(
+        str(results[n][kind].removed) for n in names) + " |" for kind in kinds]
+    return "\n".join([header, "|---|---:|" + "---:|" * len(names), *rows])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -433,9 +439,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(problems), file=sys.stderr)
         return 1
     code = (args.code or REPO).resolve()
-    results = {f"current ({_describe(code)})": score(articles, labels, texts_from_tree(code, args.corpus))}
+    results = {f"current {_describe(code)}": score(articles, labels, texts_from_tree(code, args.corpus))}
     if args.against:
-        results[f"base ({_describe(args.against)})"] = score(articles, labels, texts_from_tree(args.against, args.corpus))
+        results[f"base {_describe(args.against)}"] = score(articles, labels, texts_from_tree(args.against, args.corpus))
     floor_only = args.write_floor or args.check_floor
     traf = None if floor_only and not args.trafilatura else trafilatura_texts(articles, args.trafilatura)
     if traf is not None:
