@@ -472,10 +472,13 @@ def _describe(tree: Path) -> str:
     if marker.is_file():
         return marker.read_text().strip()
     try:
-        return subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], check=True, capture_output=True,
-                              text=True).stdout.strip()
+        commit = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], check=True,
+                                capture_output=True, text=True).stdout.strip()
+        edited = subprocess.run(["git", "-C", str(tree), "status", "--porcelain", "--", "jobs", "schemas"], check=True,
+                                capture_output=True, text=True).stdout.strip()
     except (subprocess.CalledProcessError, FileNotFoundError):
         return str(tree)
+    return f"{commit}+edits" if edited else commit
 
 
 if __name__ == "__main__":
