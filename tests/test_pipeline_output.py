@@ -90,7 +90,7 @@ def test_published_at_is_the_same_instant_in_a_shanghai_session(dataset):
     assert epoch == int(expected.timestamp() * 1_000_000)
     assert date == dt.date(2022, 8, 7)
     for raw_path, (date, published_at, epoch) in rows.items():
-        parsed = parse_article((raw / raw_path).read_bytes(), raw_path)["published_at"]
+        parsed = parse_article((raw / raw_path).read_bytes(), raw_path).published_at
         assert published_at == parsed and epoch == int(parsed.timestamp() * 1_000_000), raw_path
         assert date == parsed.astimezone(UTC).date(), raw_path
     filtered = connection.execute(
@@ -141,7 +141,7 @@ def test_awkward_partition_values_round_trip_and_stay_inside_out(tmp_path):
     for index, folder in enumerate(AWKWARD_FOLDERS):  # no author, no second category: source from the folder
         paths.append(f"source/_posts/cat/{folder}/chan/{index}.md")
         write_raw(raw, paths[-1], article_text(f"目录 {index}", "2022-08-01 10:00:00", author=None, categories=()))
-    expected = {p: parse_article((raw / p).read_bytes(), p)["source"] for p in paths}
+    expected = {p: parse_article((raw / p).read_bytes(), p).source for p in paths}
     assert "line break" in expected.values() and "new\nline" in expected.values() and ".." in expected.values()
 
     report = run_ingest(raw, out)
