@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from schemas.article import RejectReason
+
 
 class ArticleLakeError(Exception):
     """Base class; `exit_code` is what the CLI exits with."""
@@ -28,12 +30,15 @@ class TooManyRejects(ArticleLakeError):
 
 
 class Rejected(Exception):
-    """A raw file cannot become an article. `reason` is one of schemas.article.REJECT_REASONS."""
+    """A raw file cannot become an article, for one of the closed set of reasons (RejectReason)."""
 
-    def __init__(self, reason: str, message: str):
-        super().__init__(f"{reason}: {message}")
-        self.reason = reason
+    def __init__(self, reason: RejectReason, message: str):
+        self.reason = RejectReason(reason)  # a reason outside the set fails here, where it is raised
         self.message = message
+        super().__init__(f"{self.reason}: {message}")
+
+    def __reduce__(self):  # raised in worker processes: rebuilt from its own fields, not from the message
+        return (type(self), (self.reason, self.message))
 
 
 class DamagedFile(ArticleLakeError):

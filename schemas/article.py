@@ -8,6 +8,7 @@ README's schema table.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import pyarrow as pa
 
@@ -118,18 +119,37 @@ RUN_COLUMNS: tuple[Column, ...] = (
     Column("duration_s", pa.float64(), "Wall time in seconds.", metric=True),
 )
 
-# The closed list of reject reasons, with what each means.
-REJECT_REASONS: dict[str, str] = {
-    "empty_file": "The file has no bytes (or only whitespace).",
-    "binary": "The bytes look like binary data (NUL bytes or mostly control characters).",
-    "decode_error": "No supported text encoding decodes the bytes.",
-    "too_large": "The file is larger than --max-bytes.",
-    "read_error": "The file could not be read (deleted, permission, symlink loop, dangling symlink).",
-    "no_front_matter": "The file has no front matter block.",
-    "bad_front_matter": "The front matter is not valid YAML/TOML, is not a mapping, or uses forbidden tags or aliases.",
-    "missing_date": "The front matter has no date (older parser versions only: an undated article is now kept with a null date).",
-    "bad_date": "The date says something that cannot be read as a date (a missing date or `Invalid Date` is not rejected).",
-    "bad_source": "No usable source name (empty, too long to be a partition folder, or `__HIVE_DEFAULT_PARTITION__`, which reads back as NULL).",
+class RejectReason(StrEnum):
+    """Why a raw file gave a reject row instead of an article (`rejects.reason`, `files.reject_reason`)."""
+
+    EMPTY_FILE = "empty_file"
+    BINARY = "binary"
+    DECODE_ERROR = "decode_error"
+    TOO_LARGE = "too_large"
+    READ_ERROR = "read_error"
+    NO_FRONT_MATTER = "no_front_matter"
+    BAD_FRONT_MATTER = "bad_front_matter"
+    MISSING_DATE = "missing_date"
+    BAD_DATE = "bad_date"
+    BAD_SOURCE = "bad_source"
+    PARSE_ERROR = "parse_error"
+    TOO_COMPLEX = "too_complex"
+
+
+# What each reject reason means (the README's table).
+REJECT_REASONS: dict[RejectReason, str] = {
+    RejectReason.EMPTY_FILE: "The file has no bytes (or only whitespace).",
+    RejectReason.BINARY: "The bytes look like binary data (NUL bytes or mostly control characters).",
+    RejectReason.DECODE_ERROR: "No supported text encoding decodes the bytes.",
+    RejectReason.TOO_LARGE: "The file is larger than --max-bytes.",
+    RejectReason.READ_ERROR: "The file could not be read (deleted, permission, symlink loop, dangling symlink).",
+    RejectReason.NO_FRONT_MATTER: "The file has no front matter block.",
+    RejectReason.BAD_FRONT_MATTER: "The front matter is not valid YAML/TOML, is not a mapping, or uses forbidden tags or aliases.",
+    RejectReason.MISSING_DATE: "The front matter has no date (older parser versions only: an undated article is now kept with a null date).",
+    RejectReason.BAD_DATE: "The date says something that cannot be read as a date (a missing date or `Invalid Date` is not rejected).",
+    RejectReason.BAD_SOURCE: "No usable source name (empty, too long to be a partition folder, or `__HIVE_DEFAULT_PARTITION__`, which reads back as NULL).",
+    RejectReason.PARSE_ERROR: "The parser raised on this file.",
+    RejectReason.TOO_COMPLEX: "The file's HTML exceeds the structural budget (table rows / nesting depth) or the per-file time budget.",
 }
 
 

@@ -15,7 +15,7 @@ def schema_as_dict() -> dict:
                     for c in columns]
             for table, columns in TABLES.items()
         },
-        "reject_reasons": REJECT_REASONS,
+        "reject_reasons": {str(k): v for k, v in REJECT_REASONS.items()},
         "run_statuses": {str(k): v for k, v in RUN_STATUS_MEANINGS.items()},
         "file_statuses": {str(k): v for k, v in FILE_STATUS_MEANINGS.items()},
         "manifest": [{"name": c.name, "type": c.sql_type, "nullable": c.nullable, "description": c.description}

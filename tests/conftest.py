@@ -6,11 +6,12 @@ Kept small on purpose: helpers for one group of tests live next to those tests.
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from paths import MORE_CORPUS, REAL_CORPUS, REPO
+from paths import REAL_CORPUS, REPO
 
 
 @pytest.fixture(scope="session")

@@ -92,14 +92,12 @@ def generate_corpus(raw_dir: Path, count: int, days: int = 20, salt: str = "") -
 
 def sample_lake(root: Path) -> tuple[Path, Path]:
     """data/raw plus one file with no front matter (a reject), ingested through the CLI: (raw, out)."""
-    from typer.testing import CliRunner
-
-    from jobs.cli import app
+    from helpers_cli import invoke  # here: jobs.cli is slow to import and most users of this module do not need it
 
     raw, out = root / "raw", root / "out"
     copy_samples(raw)
     write_raw(raw, "bad/no_front_matter.md", "no front matter\n")
-    result = CliRunner().invoke(app, ["ingest", "--raw-dir", str(raw), "--out-dir", str(out), "--workers", "1"])
+    result = invoke("ingest", "--raw-dir", raw, "--out-dir", out, "--workers", "1")
     assert result.exit_code == 0, result.output
     return raw, out
 

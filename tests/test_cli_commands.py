@@ -8,20 +8,17 @@ import json
 
 import duckdb
 import pytest
-from typer.testing import CliRunner
 
+from helpers_cli import invoke
 from helpers_pipeline import sample_lake, copy_samples, run_cli, write_raw
 from jobs.cli import app
 
 COMMANDS = sorted(command.name or command.callback.__name__ for command in app.registered_commands)
 
 
-def invoke(*args: str, **kwargs):
-    return CliRunner().invoke(app, list(args), **kwargs)
-
-
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory):
+def raw_and_ingested_out(tmp_path_factory):
+    """(raw dir, out dir): data/raw plus one reject, ingested once for the module."""
     root = tmp_path_factory.mktemp("lake")
     raw, out = sample_lake(root)
     return raw, out
@@ -62,8 +59,8 @@ def test_log_json_prints_json_lines_and_one_summary_line_on_stdout(tmp_path):
     assert lines[0].startswith("ingest ok: 26 files seen, 26 parsed, 26 articles written")
 
 
-def test_status_json_is_exactly_one_object(lake):
-    raw, out = lake
+def test_status_json_is_exactly_one_object(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     result = invoke("status", "--out-dir", str(out), "--json", "--as-of", "2022-08-31")  # "now" fixed: two calls agree
     assert result.exit_code == 0
     assert result.stdout.count("\n") == 1
@@ -86,32 +83,32 @@ def test_schema_json_is_exactly_one_object():
 QUERY = "SELECT raw_path, source, date, categories FROM articles ORDER BY raw_path LIMIT 3"
 
 
-def test_query_csv(lake):
-    raw, out = lake
+def test_query_csv(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     result = invoke("query", "--out-dir", str(out), "--format", "csv", QUERY)
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert rows[0] == ["raw_path", "source", "date", "categories"] and len(rows) == 4
 
 
-def test_query_json(lake):
-    raw, out = lake
+def test_query_json(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     result = invoke("query", "--out-dir", str(out), "--format", "json", QUERY)
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert len(rows) == 3 and isinstance(rows[0]["categories"], list) and len(rows[0]["date"]) == 10
 
 
-def test_query_table(lake):
-    raw, out = lake
+def test_query_table(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     result = invoke("query", "--out-dir", str(out), QUERY)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "| raw_path | source | date | categories |" and len(lines) == 5
 
 
-def test_query_parquet(lake, tmp_path):
-    raw, out = lake
+def test_query_parquet(raw_and_ingested_out, tmp_path):
+    raw, out = raw_and_ingested_out
     target = tmp_path / "result.parquet"
     result = invoke("query", "--out-dir", str(out), "--format", "parquet", "--output", str(target), QUERY)
     assert result.exit_code == 0, result.output
@@ -119,8 +116,8 @@ def test_query_parquet(lake, tmp_path):
     assert invoke("query", "--out-dir", str(out), "--format", "parquet", QUERY).exit_code == 2  # needs --output
 
 
-def test_query_views_rejects_and_runs(lake):
-    raw, out = lake
+def test_query_views_rejects_and_runs(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     result = invoke("query", "--out-dir", str(out), "--format", "json",
                     "SELECT (SELECT count(*) FROM rejects) AS rejects, (SELECT count(*) FROM runs) AS runs")
     assert result.exit_code == 0, result.output
@@ -133,8 +130,8 @@ def test_query_views_rejects_and_runs(lake):
     "EXPORT DATABASE '{out}/export'",
     "SELECT 1; COPY (SELECT 1) TO '{out}/x.csv'",
 ])
-def test_query_never_writes_files(lake, statement):
-    raw, out = lake
+def test_query_never_writes_files(raw_and_ingested_out, statement):
+    raw, out = raw_and_ingested_out
     before = sorted(p.relative_to(out) for p in out.rglob("*"))
     result = invoke("query", "--out-dir", str(out), statement.format(out=out))
     assert result.exit_code == 2
@@ -142,8 +139,8 @@ def test_query_never_writes_files(lake, statement):
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
 
 
-def test_query_interactive_prompt_answers_and_quits(lake, monkeypatch):
-    raw, out = lake
+def test_query_interactive_prompt_answers_and_quits(raw_and_ingested_out, monkeypatch):
+    raw, out = raw_and_ingested_out
     from jobs.analyst import output as query_output
     answers = iter(["select count(*) AS n from articles", "copy (select 1) to 'x.csv'", ".quit"])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
@@ -190,11 +187,11 @@ def test_progress_bar_on_a_terminal_and_none_otherwise(tmp_path):
     assert run("pipe", on_terminal=False) == ""
 
 
-def test_a_query_for_one_source_and_day_opens_only_that_partition_file(lake, tmp_path):
+def test_a_query_for_one_source_and_day_opens_only_that_partition_file(raw_and_ingested_out, tmp_path):
     # The sandbox hands DuckDB Arrow datasets; filters on source and date reach the scan, which
     # prunes partitions before opening files: with every other partition file damaged, it still answers.
     import shutil
-    raw, out = lake
+    raw, out = raw_and_ingested_out
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
     source, date = duckdb.connect().execute(

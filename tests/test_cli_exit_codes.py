@@ -14,10 +14,9 @@ import time
 from typing import NamedTuple
 
 import pytest
-from typer.testing import CliRunner
 
+from helpers_cli import invoke
 from helpers_pipeline import REPO, article_text, cli_env, copy_samples, read_articles, run_cli, write_raw
-from jobs.cli import app
 from jobs.lake.lock import OutputLock
 
 
@@ -28,7 +27,7 @@ class Outcome(NamedTuple):
 
 
 def via_cli_runner(*args: str) -> Outcome:
-    result = CliRunner().invoke(app, list(args))
+    result = invoke(*args)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return Outcome(result.exit_code, result.stdout, result.stderr)

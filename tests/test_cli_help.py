@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typer.testing import CliRunner
-
+from helpers_cli import invoke
 from jobs import __version__
-from jobs.cli import app
 from jobs.parse import PARSER_VERSION
 
 
 def test_help_says_what_the_tool_does_and_where_to_start():
-    result = CliRunner().invoke(app, ["--help"])
+    result = invoke("--help")
     assert result.exit_code == 0
     text = " ".join(result.output.split())
     assert "Parquet dataset" in text and "DuckDB" in text
@@ -19,6 +17,6 @@ def test_help_says_what_the_tool_does_and_where_to_start():
 
 
 def test_version_prints_package_and_parser_version():
-    result = CliRunner().invoke(app, ["--version"])
+    result = invoke("--version")
     assert result.exit_code == 0
     assert result.output.strip().startswith(f"articles {__version__} (parser {PARSER_VERSION}")

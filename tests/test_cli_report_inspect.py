@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import json
 
-from typer.testing import CliRunner
-
+from helpers_cli import invoke
 from helpers_pipeline import FIXTURES_RAW, article_text, copy_samples, write_raw
-from jobs.cli import app
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(app, list(args))
 
 
 def test_report_counts_rows_rejects_empty_text_and_leaked_boilerplate(tmp_path):

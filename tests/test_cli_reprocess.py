@@ -7,11 +7,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
 
+from helpers_cli import invoke
 from helpers_pipeline import article_text, manifest, read_articles, run_ingest, snapshot, write_raw
 from jobs.parse import PARSER_VERSION
-from jobs.cli import app
 from schemas.article import ARTICLE_FILE_SCHEMA
 
 # (path, source, date): two sources over three dates.
@@ -22,7 +21,8 @@ FILES = [
 
 
 @pytest.fixture
-def lake(tmp_path):
+def raw_and_ingested_out(tmp_path):
+    """(raw dir, out dir): FILES (two sources over three dates), ingested."""
     raw, out = tmp_path / "raw", tmp_path / "out"
     for path, source, date in FILES:
         write_raw(raw, path, article_text(f"{source} {date}", f"{date} 10:00:00", author=source))
@@ -31,9 +31,7 @@ def lake(tmp_path):
 
 
 def reprocess(raw: Path, out: Path, *args: str):
-    result = CliRunner().invoke(
-        app, ["reprocess", "--raw-dir", str(raw), "--out-dir", str(out), "--workers", "1", *args])
-    return result
+    return invoke("reprocess", "--raw-dir", raw, "--out-dir", out, "--workers", "1", *args)
 
 
 def partition(source: str, date: str) -> str:
@@ -52,8 +50,8 @@ def manifest_rows(out: Path) -> tuple[list, list]:
     return rows
 
 
-def test_without_yes_prints_the_plan_and_changes_nothing(lake):
-    raw, out = lake
+def test_without_yes_prints_the_plan_and_changes_nothing(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     before, state_before = snapshot(out), manifest_rows(out)
     result = reprocess(raw, out, "--source", "甲源")
     assert result.exit_code == 0, result.output
@@ -63,8 +61,8 @@ def test_without_yes_prints_the_plan_and_changes_nothing(lake):
     assert manifest_rows(out) == state_before  # not even a run is logged
 
 
-def test_yes_with_from_to_and_source_rebuilds_only_those_partitions(lake):
-    raw, out = lake
+def test_yes_with_from_to_and_source_rebuilds_only_those_partitions(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     before = snapshot(out)
     result = reprocess(raw, out, "--from", "2022-08-02", "--to", "2022-08-03", "--source", "乙源", "--yes")
     assert result.exit_code == 0, result.output
@@ -74,8 +72,8 @@ def test_yes_with_from_to_and_source_rebuilds_only_those_partitions(lake):
     assert runs["乙/2.md"] == runs["乙/3.md"] != runs["乙/1.md"] == runs["甲/2.md"]
 
 
-def test_parser_older_than_selects_partitions_holding_old_rows(lake):
-    raw, out = lake
+def test_parser_older_than_selects_partitions_holding_old_rows(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     with manifest(out) as db:
         db.execute("UPDATE files SET parser_version = '1' WHERE raw_path = '甲/3.md'")
     db.close()
@@ -91,8 +89,8 @@ def test_parser_older_than_selects_partitions_holding_old_rows(lake):
     assert set(versions.values()) == {PARSER_VERSION}
 
 
-def test_rows_of_vanished_files_are_kept_without_prune_and_dropped_with_it(lake):
-    raw, out = lake
+def test_rows_of_vanished_files_are_kept_without_prune_and_dropped_with_it(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     (raw / "甲/1.md").unlink()
     plan = reprocess(raw, out, "--all")
     assert "1 raw files are gone (their rows are kept)" in plan.stdout, plan.output
@@ -113,8 +111,8 @@ def test_rows_of_vanished_files_are_kept_without_prune_and_dropped_with_it(lake)
     db.close()
 
 
-def test_stale_rows_in_a_selected_partition_are_gone_after_rebuild(lake):
-    raw, out = lake
+def test_stale_rows_in_a_selected_partition_are_gone_after_rebuild(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     # A row no raw file stands behind (left by an old bug): in a selected and in an unselected partition.
     for source in ("甲源", "乙源"):
         path = out / partition(source, "2022-08-01")
@@ -128,8 +126,8 @@ def test_stale_rows_in_a_selected_partition_are_gone_after_rebuild(lake):
     assert pq.read_schema(out / partition("甲源", "2022-08-01")).equals(ARTICLE_FILE_SCHEMA, check_metadata=False)
 
 
-def test_parser_older_than_compares_versions_as_versions(lake):
-    raw, out = lake
+def test_parser_older_than_compares_versions_as_versions(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     with manifest(out) as db:
         db.execute("UPDATE files SET parser_version = '3.11'")
         db.execute("UPDATE files SET parser_version = '3.9' WHERE raw_path = '甲/1.md'")

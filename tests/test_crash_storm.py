@@ -21,6 +21,8 @@ import pytest
 from helpers_pipeline import (REPO, cli_command, cli_env, comparable, generate_corpus, manifest, read_articles,
                               retitle, write_raw, article_text)
 
+pytestmark = pytest.mark.slow  # kills runs again and again
+
 FILES = 900
 DAYS = 45  # ~500 partitions: several swap batches of 128
 
@@ -69,7 +71,8 @@ def assert_agrees_with_fresh_run(raw: Path, out: Path, tmp: Path) -> None:
 
 
 @pytest.fixture
-def lake(tmp_path):
+def raw_and_ingested_out(tmp_path):
+    """(raw dir, out dir): a generated corpus of FILES articles over DAYS days, ingested by a real process."""
     raw = tmp_path / "raw"
     generate_corpus(raw, FILES, days=DAYS, salt="风暴")
     out = tmp_path / "out"
@@ -77,8 +80,8 @@ def lake(tmp_path):
     return raw, out
 
 
-def test_new_file_killed_before_commit_then_redated_is_in_one_partition_only(lake, tmp_path):
-    raw, out = lake
+def test_new_file_killed_before_commit_then_redated_is_in_one_partition_only(raw_and_ingested_out, tmp_path):
+    raw, out = raw_and_ingested_out
     news = [write_raw(raw, f"new/{i:03d}.md", article_text(f"新 {i}", f"2022-05-{1 + i % 20:02d} 10:00:00", author=f"新源{i}"))
             for i in range(200)]  # 200 new partitions: the swaps come in two batches
     run_cli(raw, out, tmp_path / "killed.log", ["ingest"], kill="first_swap")
@@ -87,8 +90,8 @@ def test_new_file_killed_before_commit_then_redated_is_in_one_partition_only(lak
     assert_agrees_with_fresh_run(raw, out, tmp_path)
 
 
-def test_moved_file_killed_after_its_old_partition_emptied_then_reverted_keeps_its_row(lake, tmp_path):
-    raw, out = lake
+def test_moved_file_killed_after_its_old_partition_emptied_then_reverted_keeps_its_row(raw_and_ingested_out, tmp_path):
+    raw, out = raw_and_ingested_out
     moved = sorted(raw.glob("gen/*/*.md"))[::2]
     originals = {path: path.read_bytes() for path in moved}
     for index, path in enumerate(moved):
@@ -99,8 +102,8 @@ def test_moved_file_killed_after_its_old_partition_emptied_then_reverted_keeps_i
     assert_agrees_with_fresh_run(raw, out, tmp_path)
 
 
-def test_storm_of_kills_and_raw_changes(lake, tmp_path):
-    raw, out = lake
+def test_storm_of_kills_and_raw_changes(raw_and_ingested_out, tmp_path):
+    raw, out = raw_and_ingested_out
     rng = random.Random(int(os.environ.get("STORM_SEED", "12")))
     rounds = int(os.environ.get("STORM_ROUNDS", "6"))
     for round_ in range(rounds):

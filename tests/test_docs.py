@@ -8,8 +8,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from typer.testing import CliRunner
 
+from helpers_cli import invoke
 from jobs.cli import app
 from jobs.run.pipeline import RunOptions, ingest
 from jobs.analyst.query import connect
@@ -33,12 +33,11 @@ def test_views_sql_file_is_generated_from_the_schema():
 
 
 def test_every_command_has_help_and_a_docstring_with_an_example():
-    runner = CliRunner()
     commands = [c.callback for c in app.registered_commands]
     assert {c.__name__ for c in commands} >= {"ingest", "reprocess", "status", "query", "schema", "report", "inspect"}
     for command in commands:
         assert command.__doc__ and "Example: articles " in command.__doc__, command.__name__
-        result = runner.invoke(app, [command.__name__, "--help"])
+        result = invoke(command.__name__, "--help")
         assert result.exit_code == 0, result.output
         assert command.__doc__.strip().splitlines()[0][:30] in " ".join(result.output.split())
 
@@ -67,7 +66,7 @@ def test_readme_has_the_recipes_the_issue_asks_for():
 
 @pytest.mark.parametrize("recipe", SQL_RECIPES, ids=[r.splitlines()[0][11:] for r in SQL_RECIPES])
 def test_readme_sql_recipe_runs_through_the_query_command(recipe: str, sample_dataset: Path):
-    result = CliRunner().invoke(app, ["query", "--out-dir", str(sample_dataset), "--format", "csv", "--", recipe])
+    result = invoke("query", "--out-dir", sample_dataset, "--format", "csv", "--", recipe)
     assert result.exit_code == 0, result.output
     assert len(result.output.splitlines()) >= 1
 

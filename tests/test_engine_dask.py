@@ -16,6 +16,8 @@ from test_engine import data_columns
 from jobs.run.engine import DaskEngine, InProcessEngine
 from jobs.run.pipeline import RunOptions, ingest
 
+pytestmark = pytest.mark.slow  # a Dask LocalCluster per test
+
 distributed = pytest.importorskip("distributed")
 
 

@@ -2,7 +2,7 @@
 
 The rule (also in README.md, "Code layout"):
   schemas       imports nothing of the project but itself
-  jobs.errors   imports nothing of the project
+  jobs.errors   schemas                                   (the closed set of reject reasons)
   jobs.parse    schemas, jobs.errors                      (pure: bytes -> record)
   jobs.lake     schemas, jobs.errors                      (the dataset on disk)
   jobs.run      jobs.parse, jobs.lake, schemas, jobs.errors
@@ -20,7 +20,7 @@ from paths import REPO
 
 ALLOWED: dict[str, set[str]] = {
     "schemas": set(),
-    "jobs.errors": set(),
+    "jobs.errors": {"schemas"},
     "jobs": set(),
     "jobs.parse": {"schemas", "jobs.errors"},
     "jobs.lake": {"schemas", "jobs.errors"},

@@ -6,6 +6,7 @@ Each file either becomes a correct record or is rejected with the named reason
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -19,7 +20,7 @@ from jobs.parse import front_matter
 from jobs.errors import Rejected
 from jobs.lake.paths import partition_dir
 from schemas.hive import encode_value
-from jobs.parse.record import parse_article
+from jobs.parse.record import ArticleRecord, parse_article
 from schemas.article import REJECT_REASONS
 
 RAW_PATH = "source/_posts/新媒体/测试源/频道/文章.md"
@@ -32,7 +33,7 @@ def article(front_matter: str = "title: 标题\nauthor: 测试源\ndate: Sat, 06
     return f"\n---\n{front_matter}---\n\n{body}"
 
 
-def parse(data: bytes | str, raw_path: str = RAW_PATH) -> dict:
+def parse(data: bytes | str, raw_path: str = RAW_PATH) -> ArticleRecord:
     return parse_article(data.encode("utf-8") if isinstance(data, str) else data, raw_path)
 
 
@@ -76,28 +77,28 @@ def test_another_cjk_encoding_misread_as_gb18030_is_a_decode_error(encoding, bod
 def test_gb18030_chinese_file_is_parsed():
     text = article(body="<p>据市场监管部门消息，七月全国新设个体工商户同比增长，其中餐饮、零售和居民服务类占比超过六成。</p>")
     record = parse(text.encode("gb18030"))
-    assert record["encoding"] == "gb18030"
-    assert record["title"] == "标题" and record["source"] == "测试源"
-    assert record["paragraphs"] == ["据市场监管部门消息，七月全国新设个体工商户同比增长，其中餐饮、零售和居民服务类占比超过六成。"]
+    assert record.encoding == "gb18030"
+    assert record.title == "标题" and record.source == "测试源"
+    assert record.paragraphs == ["据市场监管部门消息，七月全国新设个体工商户同比增长，其中餐饮、零售和居民服务类占比超过六成。"]
 
 
 def test_utf8_bom_is_parsed_with_its_front_matter():
     record = parse(b"\xef\xbb\xbf" + article().encode("utf-8"))
-    assert record["encoding"] == "utf-8-sig"
-    assert record["title"] == "标题"
-    assert record["paragraphs"] == ["第一段。", "第二段。"]  # the front matter did not leak into the body
+    assert record.encoding == "utf-8-sig"
+    assert record.title == "标题"
+    assert record.paragraphs == ["第一段。", "第二段。"]  # the front matter did not leak into the body
 
 
 def test_crlf_line_endings_parse_like_lf():
     lf = parse(article(body="<div>\n<p>第一段\n续行。</p>\n</div>"))
     crlf = parse(article(body="<div>\n<p>第一段\n续行。</p>\n</div>").replace("\n", "\r\n"))
-    assert crlf["paragraphs"] == ["第一段续行。"]
-    assert {k: v for k, v in crlf.items() if k != "raw_sha256"} == {k: v for k, v in lf.items() if k != "raw_sha256"}
+    assert crlf.paragraphs == ["第一段续行。"]
+    assert dataclasses.replace(crlf, raw_sha256="") == dataclasses.replace(lf, raw_sha256="")
 
 
 def test_leading_blank_lines_before_the_front_matter():
     record = parse("\n\n  \n\t\n" + article())
-    assert record["title"] == "标题"
+    assert record.title == "标题"
 
 
 # --- front matter ----------------------------------------------------------------------------
@@ -110,10 +111,10 @@ def test_toml_front_matter_is_parsed():
     text = "+++\ntitle = \"TOML &#123;标题&#125;\"\nauthor = \"测试源\"\ncategories = [\"新媒体\", \"测试源\", \"频道\"]\n" \
            "date = 2022-08-06T15:45:00+08:00\n+++\n<p>正文。</p>"
     record = parse(text)
-    assert record["title"] == "TOML {标题}"
-    assert record["published_at"] == dt.datetime(2022, 8, 6, 7, 45, tzinfo=UTC)
-    assert record["channel"] == "频道"
-    assert record["paragraphs"] == ["正文。"]
+    assert record.title == "TOML {标题}"
+    assert record.published_at == dt.datetime(2022, 8, 6, 7, 45, tzinfo=UTC)
+    assert record.channel == "频道"
+    assert record.paragraphs == ["正文。"]
 
 
 def test_malformed_yaml():
@@ -157,24 +158,24 @@ def test_python_tag_is_rejected_and_never_executed(tmp_path, tag):
 def test_yaml_implicit_typing_keeps_strings():
     record = parse(article(front_matter="title: no\nauthor: yes\ndate: 2021-08-07\n"
                                         "time: 10:00\nyear: 2020\nday: 2021-08-07\nflag: on\nnothing: ~\n"))
-    assert record["title"] == "no"
-    assert record["source"] == record["author"] == "yes"
-    assert json.loads(record["extra"]) == {"time": "10:00", "year": "2020", "day": "2021-08-07", "flag": "on", "nothing": "~"}
+    assert record.title == "no"
+    assert record.source == record.author == "yes"
+    assert json.loads(record.extra) == {"time": "10:00", "year": "2020", "day": "2021-08-07", "flag": "on", "nothing": "~"}
 
 
 @pytest.mark.parametrize("date_line", ["", "date:\n", "date: ''\n", "date: Invalid Date\n", "date: 'Invalid Date'\n", "date: undefined\n"])
 def test_a_missing_or_invalid_date_keeps_the_article_undated(date_line):
     record = parse(article(front_matter=f"title: t\nauthor: 测试源\n{date_line}"))
-    assert record["published_at"] is None and record["date"] is None
-    assert record["paragraphs"] == ["第一段。", "第二段。"]
-    assert partition_dir(record["source"], record["date"]) == f"source={encode_value('测试源')}/date=__HIVE_DEFAULT_PARTITION__"
+    assert record.published_at is None and record.date is None
+    assert record.paragraphs == ["第一段。", "第二段。"]
+    assert partition_dir(record.source, record.date) == f"source={encode_value('测试源')}/date=__HIVE_DEFAULT_PARTITION__"
 
 
 def test_undated_articles_with_one_title_but_different_text_get_different_ids():
     first = parse(article(front_matter="title: t\nauthor: 测试源\ndate: Invalid Date\n", body="<p>甲。</p>"))
     second = parse(article(front_matter="title: t\nauthor: 测试源\ndate: Invalid Date\n", body="<p>乙。</p>"))
-    assert first["article_id"] != second["article_id"]
-    assert first["article_id"] == parse(article(front_matter="title: t\nauthor: 测试源\n", body="<p>甲。</p>"))["article_id"]
+    assert first.article_id != second.article_id
+    assert first.article_id == parse(article(front_matter="title: t\nauthor: 测试源\n", body="<p>甲。</p>")).article_id
 
 
 def test_a_source_named_like_the_hive_null_partition_is_refused():
@@ -187,9 +188,9 @@ def test_front_matter_yaml_refuses_but_lines_can_be_read_gives_a_recovered_row()
     with pytest.raises(yaml.YAMLError):
         yaml.safe_load(front)
     record = parse(article(front_matter=front))
-    assert record["title"] == "话题 正文的第一句，被当成标题的一部分。 此外，还有: 冒号"
-    assert record["categories"] == ["新媒体", "测试源"] and record["source"] == "测试源"
-    assert "read line by line" in json.loads(record["extra"])["_front_matter_recovered"]
+    assert record.title == "话题 正文的第一句，被当成标题的一部分。 此外，还有: 冒号"
+    assert record.categories == ["新媒体", "测试源"] and record.source == "测试源"
+    assert "read line by line" in json.loads(record.extra)["_front_matter_recovered"]
 
 
 @pytest.mark.parametrize("front", ["title: [没有闭合\nauthor: 测试源\ndate: 2022-08-06\n",
@@ -205,7 +206,7 @@ def test_unparseable_date():
 
 def test_html_entities_in_front_matter_are_decoded():
     record = parse(article(front_matter="title: '函数 &#123;x&#125; &amp; &lt;T&gt;'\nauthor: 测试源\ndate: 2022-08-06\n"))
-    assert record["title"] == "函数 {x} & <T>"
+    assert record.title == "函数 {x} & <T>"
 
 
 # --- HTML body -----------------------------------------------------------------------------
@@ -213,7 +214,7 @@ def test_html_entities_in_front_matter_are_decoded():
 def test_html_nested_20000_levels_deep():
     body = "<div>" * 20_000 + "深处的文字" + "</div>" * 20_000
     record = parse(article(body=body))
-    assert record["paragraphs"] == ["深处的文字"]
+    assert record.paragraphs == ["深处的文字"]
 
 
 def test_script_style_comments_br_and_bare_text_between_blocks():
@@ -221,7 +222,7 @@ def test_script_style_comments_br_and_bare_text_between_blocks():
             "<style>p &#123; color: red &#125;</style><!-- 注释 <p>不是正文</p> -->"
             "<p>第一段<br>第二行</p>段落之间的裸文本<div>块</div>结尾")
     record = parse(article(body=body))
-    assert record["paragraphs"] == ["开头的裸文本", "第一段", "第二行", "段落之间的裸文本", "块", "结尾"]
+    assert record.paragraphs == ["开头的裸文本", "第一段", "第二行", "段落之间的裸文本", "块", "结尾"]
 
 
 # --- source names and partitions -----------------------------------------------------------
@@ -236,14 +237,14 @@ def test_source_names_make_safe_partition_values(name):
 
 def test_author_with_slash_and_dots_stays_the_source_name():
     record = parse(article(front_matter="title: t\nauthor: ../a/b%\ndate: 2022-08-06\n"))
-    assert record["source"] == "../a/b%"
-    assert partition_dir(record["source"], record["date"]) == "source=..%2Fa%2Fb%25/date=2022-08-06"
+    assert record.source == "../a/b%"
+    assert partition_dir(record.source, record.date) == "source=..%2Fa%2Fb%25/date=2022-08-06"
 
 
 def test_post_layout_without_author_or_categories_has_no_source():
     text = article(front_matter="title: t\ndate: 2022-08-06\n")
     assert rejected(text, raw_path="post/二次元/1화.md").reason == "bad_source"
-    assert parse(text, raw_path="source/_posts/二次元/AcFun/番剧/x.md")["source"] == "AcFun"
+    assert parse(text, raw_path="source/_posts/二次元/AcFun/番剧/x.md").source == "AcFun"
 
 
 # --- dates -----------------------------------------------------------------------------------
@@ -259,11 +260,11 @@ def test_post_layout_without_author_or_categories_has_no_source():
 ])
 def test_date_formats(value, expected):
     record = parse(article(front_matter=f"title: t\nauthor: 测试源\ndate: {value}\n"))
-    assert record["published_at"] == expected
-    assert record["published_at"].utcoffset() == dt.timedelta(0)
-    assert record["date"] == expected.date()
+    assert record.published_at == expected
+    assert record.published_at.utcoffset() == dt.timedelta(0)
+    assert record.date == expected.date()
 
 
 def test_offset_moves_the_partition_date_to_utc():
     record = parse(article(front_matter="title: t\nauthor: 测试源\ndate: 2022-08-07T06:00:00+08:00\n"))
-    assert record["date"] == dt.date(2022, 8, 6)
+    assert record.date == dt.date(2022, 8, 6)

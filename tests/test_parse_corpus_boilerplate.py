@@ -22,7 +22,7 @@ from jobs.parse import boilerplate
 from jobs.parse.body import extract
 from jobs.parse.decode import decode, normalise_newlines
 from jobs.parse.front_matter import split_front_matter
-from jobs.parse.record import parse_article
+from jobs.parse.record import ArticleRecord, parse_article
 from paths import FIXTURES, MORE_CORPUS, REAL_CORPUS
 
 GOLDENS = json.loads((FIXTURES / "corpus" / "more_goldens.json").read_text(encoding="utf-8"))
@@ -41,7 +41,7 @@ def _corpus_files() -> list[tuple[Path, str]]:
     return files
 
 
-def _body(path: Path, raw_path: str) -> tuple[dict, str] | None:
+def _body(path: Path, raw_path: str) -> tuple[ArticleRecord, str] | None:
     try:
         record = parse_article(path.read_bytes(), raw_path)
     except Rejected:
@@ -61,18 +61,18 @@ def test_goldens_cover_at_least_40_files_and_every_source_of_more():
 def test_more_corpus_golden(golden):
     path = MORE_CORPUS / golden["raw_path"]
     record, html = _body(path, golden["raw_path"])
-    paragraphs = record["paragraphs"]
-    removed = extract(html, record["source"]).fields.boilerplate
-    assert _sha(record["source"]) == golden["source_sha"]
+    paragraphs = record.paragraphs
+    removed = extract(html, record.source).fields.boilerplate
+    assert _sha(record.source) == golden["source_sha"]
     assert [family for family, _ in removed] == golden["removed"]  # boilerplate out
     assert [_sha(line) for _, line in removed] == golden["removed_sha"]
     assert len(paragraphs) == golden["paragraph_count"]
     assert _sha(paragraphs[0] if paragraphs else None) == golden["first_sha"]  # real content in
     assert _sha(paragraphs[-1] if paragraphs else None) == golden["last_sha"]
-    assert record["image_count"] == golden["image_count"]
-    assert (record["date"] is None) == golden["undated"] == (record["published_at"] is None)
+    assert record.image_count == golden["image_count"]
+    assert (record.date is None) == golden["undated"] == (record.published_at is None)
     for column in ("byline", "republished_from", "original_url"):
-        assert _sha(record[column]) == golden[f"{column}_sha"], column
+        assert _sha(getattr(record, column)) == golden[f"{column}_sha"], column
 
 
 def _documented(family: str, line: str) -> bool:
@@ -88,8 +88,8 @@ def test_no_paragraph_is_dropped_unless_it_matches_a_documented_pattern():
         if parsed is None:
             continue
         record, html = parsed
-        before = extract(html, record["source"], generic=False).paragraphs
-        after = extract(html, record["source"])
+        before = extract(html, record.source, generic=False).paragraphs
+        after = extract(html, record.source)
         removed = after.fields.boilerplate
         # What went is exactly what the layer reports, in order; everything else is untouched.
         remaining = list(before)
@@ -119,7 +119,7 @@ def test_no_family_line_remains_at_the_edges_of_any_text():
         parsed = _body(path, raw_path)
         if parsed is None:
             continue
-        paragraphs = parsed[0]["paragraphs"]
+        paragraphs = parsed[0].paragraphs
         edges = paragraphs[:EDGE] + paragraphs[-EDGE:]
         leftovers += [(raw_path, p[:40]) for p in edges if len(p) <= boilerplate.MAX_LINE and LEFTOVER.match(p)]
     assert leftovers == []

@@ -58,9 +58,9 @@ def _parses_or_rejects(data: bytes) -> None:
     except Rejected as rejected:
         assert rejected.reason in REJECT_REASONS, rejected.reason
         return
-    assert record["source"]
-    assert all(p and p == p.strip() for p in record["paragraphs"])
-    assert record["text"] == "\n".join(record["paragraphs"])
+    assert record.source
+    assert all(p and p == p.strip() for p in record.paragraphs)
+    assert record.text == "\n".join(record.paragraphs)
 
 
 @PROPERTY_SETTINGS

@@ -13,7 +13,7 @@ from helpers_pipeline import (article_files, article_text, copy_samples, read_ar
 
 
 @pytest.fixture
-def lake(tmp_path):
+def raw_and_ingested_out(tmp_path):
     """Samples plus one reject, ingested once."""
     raw, out = tmp_path / "raw", tmp_path / "out"
     copy_samples(raw)
@@ -27,8 +27,8 @@ def rows_by_path(out: Path) -> dict[str, dict]:
     return {row["raw_path"]: row for row in read_articles(out)}
 
 
-def test_second_run_without_changes_parses_and_writes_nothing(lake):
-    raw, out = lake
+def test_second_run_without_changes_parses_and_writes_nothing(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     before = snapshot(out)
     assert any(p.startswith("rejects/") for p in before) and any(p.startswith("articles/") for p in before)
     report = run_ingest(raw, out)
@@ -37,8 +37,8 @@ def test_second_run_without_changes_parses_and_writes_nothing(lake):
     assert snapshot(out) == before  # same bytes, same mtimes: nothing rewritten
 
 
-def test_touching_a_file_without_changing_it_rewrites_nothing(lake):
-    raw, out = lake
+def test_touching_a_file_without_changing_it_rewrites_nothing(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     before = snapshot(out)
     for path in raw.rglob("*.md"):
         stat = path.stat()
@@ -49,8 +49,8 @@ def test_touching_a_file_without_changing_it_rewrites_nothing(lake):
     assert run_ingest(raw, out).unchanged == 0  # the new mtimes were recorded: not even hashed again
 
 
-def test_a_changed_file_replaces_its_row(lake):
-    raw, out = lake
+def test_a_changed_file_replaces_its_row(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     path = next(raw.rglob("*36kr/快讯/A股*.md"))
     relative = path.relative_to(raw).as_posix()
     old = rows_by_path(out)[relative]
@@ -82,8 +82,8 @@ def test_a_file_whose_date_moves_leaves_its_old_partition(tmp_path):
     assert files == {"date=2022-08-01": 1, "date=2022-08-02": 1, "date=2022-08-03": 0, "date=2022-08-04": 1}
 
 
-def test_a_new_file_adds_one_row(lake):
-    raw, out = lake
+def test_a_new_file_adds_one_row(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     before = len(read_articles(out))
     write_raw(raw, "new/one.md", article_text("新文章", "2022-08-05 10:00:00", author="新源"))
     report = run_ingest(raw, out)
@@ -92,8 +92,8 @@ def test_a_new_file_adds_one_row(lake):
     assert len(rows) == before + 1 and [r["title"] for r in rows if r["raw_path"] == "new/one.md"] == ["新文章"]
 
 
-def test_a_deleted_raw_file_keeps_its_row(lake):
-    raw, out = lake
+def test_a_deleted_raw_file_keeps_its_row(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     before = read_articles(out)
     victim = before[0]["raw_path"]
     (raw / victim).unlink()

@@ -10,13 +10,12 @@ import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
 
+from helpers_cli import invoke
 from helpers_pipeline import (FIXTURES_RAW, REAL_CORPUS, article_files, article_glob, article_text, comparable,
                               copy_samples, read_articles, run_ingest, write_raw)
 from jobs.lake.store import SMALL_FILE_ROWS
 from jobs.run import pipeline
-from jobs.cli import app
 from jobs.run.discover import discover
 from jobs.parse.record import parse_article
 from schemas.article import ARTICLE_FILE_SCHEMA, SCHEMA_VERSION
@@ -26,7 +25,7 @@ PARTITION_FILE = re.compile(r"^articles/source=[^/]+/date=\d{4}-\d{2}-\d{2}/part
 
 
 @pytest.fixture
-def dataset(tmp_path):
+def raw_and_ingested_out(tmp_path):
     """data/raw plus the fixtures, ingested once; two fixtures share a partition with a sample."""
     raw, out = tmp_path / "raw", tmp_path / "out"
     copy_samples(raw)
@@ -40,8 +39,8 @@ def dataset(tmp_path):
     return raw, out
 
 
-def test_layout_compression_and_sort_order(dataset):
-    raw, out = dataset
+def test_layout_compression_and_sort_order(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     files = article_files(out)
     assert files, "no article file written"
     for path in files:
@@ -58,8 +57,8 @@ def test_layout_compression_and_sort_order(dataset):
     assert titles == ["同一分区 3", "同一分区 6", "同一分区 9"]
 
 
-def test_duckdb_reads_only_article_files_with_typed_columns(dataset):
-    raw, out = dataset
+def test_duckdb_reads_only_article_files_with_typed_columns(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     connection = duckdb.connect()
     relation = connection.sql(
         f"SELECT filename, typeof(date) AS date_type, typeof(source) AS source_type, typeof(categories) AS c,"
@@ -74,8 +73,8 @@ def test_duckdb_reads_only_article_files_with_typed_columns(dataset):
     assert {t for r in rows for t in r[3:]} == {"VARCHAR[]"}
 
 
-def test_published_at_is_the_same_instant_in_a_shanghai_session(dataset):
-    raw, out = dataset
+def test_published_at_is_the_same_instant_in_a_shanghai_session(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'Asia/Shanghai'")
     relation = connection.sql(
@@ -90,7 +89,7 @@ def test_published_at_is_the_same_instant_in_a_shanghai_session(dataset):
     assert epoch == int(expected.timestamp() * 1_000_000)
     assert date == dt.date(2022, 8, 7)
     for raw_path, (date, published_at, epoch) in rows.items():
-        parsed = parse_article((raw / raw_path).read_bytes(), raw_path)["published_at"]
+        parsed = parse_article((raw / raw_path).read_bytes(), raw_path).published_at
         assert published_at == parsed and epoch == int(parsed.timestamp() * 1_000_000), raw_path
         assert date == parsed.astimezone(UTC).date(), raw_path
     filtered = connection.execute(
@@ -99,8 +98,8 @@ def test_published_at_is_the_same_instant_in_a_shanghai_session(dataset):
     assert filtered == 1
 
 
-def test_polars_scans_the_hive_dataset(dataset):
-    raw, out = dataset
+def test_polars_scans_the_hive_dataset(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     frame = pl.scan_parquet(out / "articles", hive_partitioning=True).collect()
     assert frame.height == len(list(discover(str(raw))))
     assert frame.schema["date"] == pl.Date
@@ -141,7 +140,7 @@ def test_awkward_partition_values_round_trip_and_stay_inside_out(tmp_path):
     for index, folder in enumerate(AWKWARD_FOLDERS):  # no author, no second category: source from the folder
         paths.append(f"source/_posts/cat/{folder}/chan/{index}.md")
         write_raw(raw, paths[-1], article_text(f"目录 {index}", "2022-08-01 10:00:00", author=None, categories=()))
-    expected = {p: parse_article((raw / p).read_bytes(), p)["source"] for p in paths}
+    expected = {p: parse_article((raw / p).read_bytes(), p).source for p in paths}
     assert "line break" in expected.values() and "new\nline" in expected.values() and ".." in expected.values()
 
     report = run_ingest(raw, out)
@@ -163,14 +162,13 @@ def test_awkward_partition_values_round_trip_and_stay_inside_out(tmp_path):
 @pytest.mark.skipif(not REAL_CORPUS.is_dir(), reason="real corpus not available")
 def test_real_corpus_ingests_every_file_as_one_distinct_article(tmp_path):
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["ingest", "--raw-dir", str(REAL_CORPUS), "--out-dir", str(out), "--workers", "1"])
+    result = invoke("ingest", "--raw-dir", REAL_CORPUS, "--out-dir", out, "--workers", "1")
     assert result.exit_code == 0, result.output
     count, distinct = duckdb.connect().execute(
         f"SELECT count(*), count(DISTINCT article_id) FROM read_parquet('{article_glob(out)}', hive_partitioning = true)").fetchall()[0]
     assert len(list(discover(str(REAL_CORPUS)))) == 53
     assert (count, distinct) == (53, 53)
-    answer = CliRunner().invoke(app, ["query", "--out-dir", str(out), "--format", "csv",
-                                      "select source, count(*) from articles group by 1"])
+    answer = invoke("query", "--out-dir", out, "--format", "csv", "select source, count(*) from articles group by 1")
     assert answer.exit_code == 0, answer.output
     lines = answer.stdout.splitlines()
     assert lines[0] == "source,count_star()" and len(lines) - 1 == 23  # 23 sources in the sample

@@ -11,17 +11,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from typer.testing import CliRunner
 
+from helpers_cli import invoke
 from helpers_pipeline import sample_lake, cli_command, cli_env, copy_samples, write_raw
 from jobs.analyst.query import connect
-from jobs.cli import app
 
 from paths import REPO
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(app, list(args))
 
 
 def tree(root: Path) -> dict[str, str]:
@@ -34,7 +29,8 @@ def tree(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory):
+def ingested_out_dir(tmp_path_factory):
+    """The out dir of data/raw plus one reject, ingested once for the module."""
     root = tmp_path_factory.mktemp("sandbox")
     raw, out = sample_lake(root)
     return out
@@ -88,109 +84,109 @@ ATTEMPTS = {
 
 
 @pytest.mark.parametrize("attempt", sorted(ATTEMPTS))
-def test_every_escape_attempt_exits_2_and_changes_no_byte(lake, attempt, tmp_path):
-    before = tree(lake)
+def test_every_escape_attempt_exits_2_and_changes_no_byte(ingested_out_dir, attempt, tmp_path):
+    before = tree(ingested_out_dir)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    sql = ATTEMPTS[attempt].format(out=lake, part=a_partition_file(lake), elsewhere=elsewhere)
-    result = invoke("query", "--out-dir", str(lake), sql)
+    sql = ATTEMPTS[attempt].format(out=ingested_out_dir, part=a_partition_file(ingested_out_dir), elsewhere=elsewhere)
+    result = invoke("query", "--out-dir", str(ingested_out_dir), sql)
     assert result.exit_code == 2, result.output
     assert "error:" in result.output and "Traceback" not in result.output
-    assert tree(lake) == before
+    assert tree(ingested_out_dir) == before
     assert list(elsewhere.iterdir()) == []
 
 
-def test_refusals_say_what_is_allowed(lake):
-    result = invoke("query", "--out-dir", str(lake), "SELECT * FROM read_csv('/etc/passwd')")
+def test_refusals_say_what_is_allowed(ingested_out_dir):
+    result = invoke("query", "--out-dir", str(ingested_out_dir), "SELECT * FROM read_csv('/etc/passwd')")
     assert result.exit_code == 2
     assert "not allowed" in result.output and "--output" in result.output
 
 
-def test_a_subprocess_with_its_own_home_installs_nothing_and_writes_nothing(lake, tmp_path):
+def test_a_subprocess_with_its_own_home_installs_nothing_and_writes_nothing(ingested_out_dir, tmp_path):
     """The real command: no extension is installed (or fetched), nothing lands in HOME or the cwd."""
     import subprocess
     home, cwd = tmp_path / "home", tmp_path / "cwd"
     home.mkdir()
     cwd.mkdir()
-    before = tree(lake)
+    before = tree(ingested_out_dir)
     env = cli_env() | {"HOME": str(home)}
     for sql in ("SELECT * FROM read_parquet('https://example.com/x.parquet')", "INSTALL httpfs",
-                f"ATTACH '{lake}/_state/manifest.sqlite' AS m (TYPE sqlite)",
+                f"ATTACH '{ingested_out_dir}/_state/manifest.sqlite' AS m (TYPE sqlite)",
                 "SELECT count(*) FROM articles ORDER BY 1"):  # a plain query spills nothing either
-        done = subprocess.run(cli_command("query", "--out-dir", str(lake), sql), cwd=cwd, env=env,
+        done = subprocess.run(cli_command("query", "--out-dir", str(ingested_out_dir), sql), cwd=cwd, env=env,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode in (0, 2), done.stderr
         assert "Traceback" not in done.stderr
-    assert tree(lake) == before
+    assert tree(ingested_out_dir) == before
     assert list(home.rglob("*")) == [] and list(cwd.rglob("*")) == []
 
 
 # -- --output ------------------------------------------------------------------
 
 @pytest.mark.parametrize("where", ["a partition file", "a new file in a partition", "the state folder", "the out dir itself"])
-def test_output_inside_the_dataset_is_refused(lake, where):
+def test_output_inside_the_dataset_is_refused(ingested_out_dir, where):
     target = {
-        "a partition file": a_partition_file(lake),
-        "a new file in a partition": a_partition_file(lake).parent / "part-1.parquet",
-        "the state folder": lake / "_state" / "result.csv",
-        "the out dir itself": lake,
+        "a partition file": a_partition_file(ingested_out_dir),
+        "a new file in a partition": a_partition_file(ingested_out_dir).parent / "part-1.parquet",
+        "the state folder": ingested_out_dir / "_state" / "result.csv",
+        "the out dir itself": ingested_out_dir,
     }[where]
-    before = tree(lake)
-    result = invoke("query", "--out-dir", str(lake), "--format", "parquet", "--output", str(target), "SELECT * FROM articles")
+    before = tree(ingested_out_dir)
+    result = invoke("query", "--out-dir", str(ingested_out_dir), "--format", "parquet", "--output", str(target), "SELECT * FROM articles")
     assert result.exit_code == 2, result.output
     assert "inside the dataset" in result.output
-    assert tree(lake) == before
+    assert tree(ingested_out_dir) == before
 
 
-def test_output_through_a_symlink_into_the_dataset_is_refused(lake, tmp_path):
+def test_output_through_a_symlink_into_the_dataset_is_refused(ingested_out_dir, tmp_path):
     link = tmp_path / "innocent"
-    link.symlink_to(lake / "articles")
-    before = tree(lake)
-    result = invoke("query", "--out-dir", str(lake), "--format", "parquet", "--output", str(link / "x.parquet"),
+    link.symlink_to(ingested_out_dir / "articles")
+    before = tree(ingested_out_dir)
+    result = invoke("query", "--out-dir", str(ingested_out_dir), "--format", "parquet", "--output", str(link / "x.parquet"),
                     "SELECT * FROM articles")
     assert result.exit_code == 2 and "inside the dataset" in result.output
     file_link = tmp_path / "result.parquet"
-    file_link.symlink_to(a_partition_file(lake))
-    result = invoke("query", "--out-dir", str(lake), "--format", "parquet", "--output", str(file_link), "SELECT 1 AS x")
+    file_link.symlink_to(a_partition_file(ingested_out_dir))
+    result = invoke("query", "--out-dir", str(ingested_out_dir), "--format", "parquet", "--output", str(file_link), "SELECT 1 AS x")
     assert result.exit_code == 2 and "inside the dataset" in result.output
-    assert tree(lake) == before
+    assert tree(ingested_out_dir) == before
 
 
-def test_output_that_is_a_hard_link_to_a_partition_file_is_replaced_not_written_through(lake, tmp_path):
-    part = a_partition_file(lake)
+def test_output_that_is_a_hard_link_to_a_partition_file_is_replaced_not_written_through(ingested_out_dir, tmp_path):
+    part = a_partition_file(ingested_out_dir)
     link = tmp_path / "result.csv"
     os.link(part, link)
-    before = tree(lake)
-    result = invoke("query", "--out-dir", str(lake), "--format", "csv", "--output", str(link), "SELECT 42 AS answer")
+    before = tree(ingested_out_dir)
+    result = invoke("query", "--out-dir", str(ingested_out_dir), "--format", "csv", "--output", str(link), "SELECT 42 AS answer")
     assert result.exit_code == 0, result.output
     assert link.read_text() == "answer\n42\n"
-    assert tree(lake) == before
+    assert tree(ingested_out_dir) == before
 
 
 @pytest.mark.parametrize("output_format", ["parquet", "csv", "json", "table"])
-def test_output_outside_the_dataset_is_written(lake, tmp_path, output_format):
+def test_output_outside_the_dataset_is_written(ingested_out_dir, tmp_path, output_format):
     target = tmp_path / f"result.{output_format}"
-    result = invoke("query", "--out-dir", str(lake), "--format", output_format, "--output", str(target),
+    result = invoke("query", "--out-dir", str(ingested_out_dir), "--format", output_format, "--output", str(target),
                     "SELECT source, count(*) AS n FROM articles GROUP BY source")
     assert result.exit_code == 0, result.output
     if output_format == "parquet":
         expected = duckdb.connect().execute(
-            f"SELECT count(DISTINCT source) FROM read_parquet('{lake}/articles/**/*.parquet', hive_partitioning = true)").fetchone()[0]
+            f"SELECT count(DISTINCT source) FROM read_parquet('{ingested_out_dir}/articles/**/*.parquet', hive_partitioning = true)").fetchone()[0]
         assert duckdb.connect().execute(f"SELECT count(*), sum(n) FROM read_parquet('{target}')").fetchone() == (expected, 26)
     else:
         assert target.read_text(encoding="utf-8").strip()
     assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary file left
 
 
-def test_output_in_a_missing_folder_is_a_usage_error(lake, tmp_path):
-    result = invoke("query", "--out-dir", str(lake), "--output", str(tmp_path / "no" / "such.csv"), "SELECT 1")
+def test_output_in_a_missing_folder_is_a_usage_error(ingested_out_dir, tmp_path):
+    result = invoke("query", "--out-dir", str(ingested_out_dir), "--output", str(tmp_path / "no" / "such.csv"), "SELECT 1")
     assert result.exit_code == 2 and "does not exist" in result.output
 
 
 # -- what still works ------------------------------------------------------------
 
-def test_the_views_read_the_whole_dataset_and_the_session_stays_usable(lake):
-    connection = connect(lake)
+def test_the_views_read_the_whole_dataset_and_the_session_stays_usable(ingested_out_dir):
+    connection = connect(ingested_out_dir)
     assert connection.execute("SELECT count(*) FROM articles").fetchone()[0] == 26
     assert connection.execute("SELECT count(*) FROM rejects").fetchone()[0] == 1
     assert connection.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
@@ -201,18 +197,18 @@ def test_the_views_read_the_whole_dataset_and_the_session_stays_usable(lake):
         connection.execute("SET enable_external_access = true")
 
 
-def test_status_still_works(lake):
-    result = invoke("status", "--out-dir", str(lake))
+def test_status_still_works(ingested_out_dir):
+    result = invoke("status", "--out-dir", str(ingested_out_dir))
     assert result.exit_code == 0, result.output
     assert result.output.startswith("26 articles")
 
 
-def test_the_sandbox_views_equal_the_views_file(lake):
+def test_the_sandbox_views_equal_the_views_file(ingested_out_dir):
     """Same columns, types and rows as schemas/views.sql gives an unrestricted DuckDB."""
     from schemas.views import render_views_file
     plain = duckdb.connect()
-    plain.execute(render_views_file(str(lake)))
-    sandbox = connect(lake)
+    plain.execute(render_views_file(str(ingested_out_dir)))
+    sandbox = connect(ingested_out_dir)
     for table in ("articles", "rejects", "runs"):
         assert sandbox.execute(f"DESCRIBE {table}").fetchall() == plain.execute(f"DESCRIBE {table}").fetchall()
         order = "raw_path" if table != "runs" else "run_id"
@@ -231,7 +227,7 @@ def test_percent_encoded_sources_read_back_as_themselves(tmp_path):
     assert found == sorted(names)
 
 
-def test_repository_root_is_not_needed(lake, tmp_path, monkeypatch):
+def test_repository_root_is_not_needed(ingested_out_dir, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert connect(lake).execute("SELECT count(*) FROM articles").fetchone()[0] == 26
+    assert connect(ingested_out_dir).execute("SELECT count(*) FROM articles").fetchone()[0] == 26
     assert REPO.is_dir()

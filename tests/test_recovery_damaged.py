@@ -25,7 +25,7 @@ def partition(out: Path, source: str = SOURCE, day: str = DAY) -> Path:
 
 
 @pytest.fixture
-def dataset(tmp_path):
+def raw_and_ingested_out(tmp_path):
     """Samples plus three articles of one partition (one of whose raw files is later deleted), ingested."""
     raw, out = tmp_path / "raw", tmp_path / "out"
     copy_samples(raw)
@@ -60,8 +60,8 @@ def scramble(path: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", [truncate, scramble])
-def test_an_ingest_touching_a_damaged_partition_names_the_file_and_the_repair(dataset, damage):
-    raw, out = dataset
+def test_an_ingest_touching_a_damaged_partition_names_the_file_and_the_repair(raw_and_ingested_out, damage):
+    raw, out = raw_and_ingested_out
     damage(partition(out))
     write_raw(raw, "damage/new.md", article_text("新来的", f"{DAY} 09:00:00", author=SOURCE))
     result = cli(raw, out, "ingest")
@@ -74,8 +74,8 @@ def test_an_ingest_touching_a_damaged_partition_names_the_file_and_the_repair(da
 
 
 @pytest.mark.parametrize("damage", [truncate, scramble])
-def test_reprocess_rebuilds_an_unreadable_partition_from_the_raw_files(dataset, damage, tmp_path):
-    raw, out = dataset
+def test_reprocess_rebuilds_an_unreadable_partition_from_the_raw_files(raw_and_ingested_out, damage, tmp_path):
+    raw, out = raw_and_ingested_out
     (raw / "damage" / "gone.md").unlink()  # its row was only in the damaged file: lost, and said so
     damage(partition(out))
     plan = cli(raw, out, "reprocess", "--source", SOURCE, "--from", DAY, "--to", DAY)
@@ -92,8 +92,8 @@ def test_reprocess_rebuilds_an_unreadable_partition_from_the_raw_files(dataset, 
     assert again.returncode == 0 and " 0 parsed" in again.stdout
 
 
-def test_a_damaged_rejects_file_is_rewritten_by_the_next_run_that_changes_rejects(dataset):
-    raw, out = dataset
+def test_a_damaged_rejects_file_is_rewritten_by_the_next_run_that_changes_rejects(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     truncate(out / "rejects" / "part-0.parquet")
     write_raw(raw, "bad/also_empty.md", "")
     result = cli(raw, out, "ingest", "--max-reject-ratio", "1")
@@ -127,8 +127,8 @@ def deleted(path: Path) -> None:
 
 @pytest.mark.parametrize("breakage, problem", [(deleted, "missing"), (zero_length, "empty"),
                                                (garbage_header, "damaged"), (garbage_pages, "damaged")])
-def test_a_broken_manifest_is_rebuilt_from_the_dataset_without_duplicating_rows(dataset, tmp_path, breakage, problem):
-    raw, out = dataset
+def test_a_broken_manifest_is_rebuilt_from_the_dataset_without_duplicating_rows(raw_and_ingested_out, tmp_path, breakage, problem):
+    raw, out = raw_and_ingested_out
     path = out / "_state" / "manifest.sqlite"
     with sqlite3.connect(path) as db:  # fold the WAL in, so that the damage hits the data
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -155,8 +155,8 @@ def test_a_broken_manifest_is_rebuilt_from_the_dataset_without_duplicating_rows(
     assert again.returncode == 0 and " 0 parsed" in again.stdout and "warning" not in again.stdout
 
 
-def test_a_raw_path_found_in_two_partitions_resolves_to_one_row(dataset, tmp_path):
-    raw, out = dataset
+def test_a_raw_path_found_in_two_partitions_resolves_to_one_row(raw_and_ingested_out, tmp_path):
+    raw, out = raw_and_ingested_out
     copy = partition(out, day="2022-08-09")
     copy.parent.mkdir(parents=True)
     shutil.copy(partition(out), copy)  # every row of the partition, a second time elsewhere
@@ -168,8 +168,8 @@ def test_a_raw_path_found_in_two_partitions_resolves_to_one_row(dataset, tmp_pat
     assert comparable(read_articles(out)) == fresh(raw, tmp_path)
 
 
-def test_a_dry_run_plan_never_rebuilds_the_manifest(dataset):
-    raw, out = dataset
+def test_a_dry_run_plan_never_rebuilds_the_manifest(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     path = out / "_state" / "manifest.sqlite"
     path.unlink()
     plan = cli(raw, out, "reprocess", "--all")

@@ -18,6 +18,8 @@ from helpers_pipeline import REPO, cli_command, cli_env, generate_corpus, read_a
 from helpers_recovery import mount_namespace_prefix
 from jobs.lake.lock import remove_abandoned_staging
 
+pytestmark = pytest.mark.slow  # real processes on a real small disk
+
 FILES = 600
 LONG_FILES = 4000
 

@@ -7,16 +7,15 @@ import unicodedata
 from collections import Counter, defaultdict
 
 import pytest
-from typer.testing import CliRunner
 
+from helpers_cli import invoke
 from helpers_pipeline import article_text, write_raw
 from jobs.analyst.inspect import inspect_raw_file
-from jobs.cli import app
 from paths import MORE_CORPUS, REAL_CORPUS
 
 
 def report(raw) -> dict[str, dict]:
-    result = CliRunner().invoke(app, ["report", "--raw-dir", str(raw), "--workers", "1", "--json"])
+    result = invoke("report", "--raw-dir", raw, "--workers", "1", "--json")
     assert result.exit_code == 0, result.output
     return {row["source"]: row for row in json.loads(result.stdout)}
 
@@ -33,7 +32,7 @@ def test_footer_in_most_articles_is_a_candidate_mid_article_repeats_are_not(tmp_
     row = report(raw)["某号"]
     assert row["repeated_paragraphs"] == 1
     assert row["repeated_paragraph_candidates"] == [{"position": "end", "paragraph": "本栏目每周五与读者见面", "articles": 6, "share": 0.6}]
-    text = CliRunner().invoke(app, ["report", "--raw-dir", str(raw), "--workers", "1"]).stdout
+    text = invoke("report", "--raw-dir", raw, "--workers", "1").stdout
     assert "| 某号 | end | 本栏目每周五与读者见面 | 6 | 0.6 |" in text
 
 

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 from selectolax.lexbor import LexborHTMLParser
-from typer.testing import CliRunner
 
+from helpers_cli import invoke
 from helpers_pipeline import article_text, copy_samples, write_raw
-from jobs.cli import app
 from paths import MORE_CORPUS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -39,10 +38,6 @@ HOSTILE_BODY = f"""<div>
 <p style="background:url(https://evil.example/bg.png)" onclick="document.title='{PWNED}'">最后一段正文。</p>
 <p>扫码关注我们的公众号</p>
 </div>"""
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def hostile_raw_dir(root: Path) -> Path:

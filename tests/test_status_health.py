@@ -9,18 +9,13 @@ import shutil
 
 import pytest
 from rich.cells import cell_len
-from typer.testing import CliRunner
 
+from helpers_cli import invoke
 from helpers_pipeline import article_text, write_raw
 from jobs.analyst.inspect import inspect_raw_file
-from jobs.cli import app
 from paths import MORE_CORPUS, REAL_CORPUS
 
 AS_OF = dt.date(2022, 8, 31)
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def write_feed(raw, source: str, days_ago: list[int], body: str = "<p>正文。</p>", tag: str = "") -> None:

@@ -12,18 +12,14 @@ import sqlite3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
 
+from helpers_cli import invoke
 from helpers_pipeline import copy_samples, run_cli, write_raw
-from jobs.cli import app
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(app, list(args))
 
 
 @pytest.fixture
-def lake(tmp_path):
+def raw_and_ingested_out(tmp_path):
+    """(raw dir, out dir): data/raw plus one reject, ingested."""
     raw, out = tmp_path / "raw", tmp_path / "out"
     copy_samples(raw)
     write_raw(raw, "bad/no_front_matter.md", "no front matter\n")
@@ -57,8 +53,8 @@ def tree(root):
             for p in sorted(root.rglob("*"))}
 
 
-def test_a_consistent_dataset_exits_0_and_verify_writes_nothing(lake):
-    raw, out = lake
+def test_a_consistent_dataset_exits_0_and_verify_writes_nothing(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     before = tree(out)
     result = verify(raw, out)
     assert result.exit_code == 0, result.output
@@ -72,8 +68,8 @@ def test_an_empty_or_absent_dataset_is_consistent(tmp_path):
     assert invoke("verify", "--out-dir", str(tmp_path / "nothing")).exit_code == 0
 
 
-def test_a_truncated_partition_file_is_named_with_its_repair(lake):
-    raw, out = lake
+def test_a_truncated_partition_file_is_named_with_its_repair(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     part = partitions(out)[3]
     with open(part, "r+b") as handle:
         handle.truncate(part.stat().st_size // 2)
@@ -85,8 +81,8 @@ def test_a_truncated_partition_file_is_named_with_its_repair(lake):
             "--from", date, "--to", date, "--yes"] in repair_commands(result.output)
 
 
-def test_a_partition_file_with_garbled_pages_is_found_by_decoding_it(lake):
-    raw, out = lake
+def test_a_partition_file_with_garbled_pages_is_found_by_decoding_it(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     part = max(partitions(out), key=lambda p: p.stat().st_size)
     data = bytearray(part.read_bytes())
     middle = len(data) // 3
@@ -96,8 +92,8 @@ def test_a_partition_file_with_garbled_pages_is_found_by_decoding_it(lake):
     assert result.exit_code == 1 and f"{part}: unreadable" in result.output
 
 
-def test_a_deleted_partition_file_is_named_and_its_command_repairs_it(lake):
-    raw, out = lake
+def test_a_deleted_partition_file_is_named_and_its_command_repairs_it(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     part = partitions(out)[5]
     part.unlink()
     result = verify(raw, out)
@@ -107,8 +103,8 @@ def test_a_deleted_partition_file_is_named_and_its_command_repairs_it(lake):
     assert verify(raw, out).exit_code == 0 and part.exists()
 
 
-def test_a_stray_file_is_named_with_rm(lake):
-    raw, out = lake
+def test_a_stray_file_is_named_with_rm(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     stray = partitions(out)[0].parent / "part-1.parquet"
     shutil.copy(partitions(out)[1], stray)
     result = verify(raw, out)
@@ -116,8 +112,8 @@ def test_a_stray_file_is_named_with_rm(lake):
     assert f"{stray}: a stray file" in result.output and f"repair: rm {shlex.quote(str(stray))}" in result.output
 
 
-def test_a_row_without_a_manifest_entry_is_named_and_reprocess_drops_it(lake):
-    raw, out = lake
+def test_a_row_without_a_manifest_entry_is_named_and_reprocess_drops_it(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     part = partitions(out)[2]
     table = pq.read_table(part)
     ghost = table.slice(0, 1).to_pylist()[0] | {"raw_path": "nowhere/ghost.md", "article_id": "f" * 32}
@@ -130,8 +126,8 @@ def test_a_row_without_a_manifest_entry_is_named_and_reprocess_drops_it(lake):
     assert verify(raw, out).exit_code == 0
 
 
-def test_a_partition_copied_into_another_names_both_duplicates_and_misplaced_rows(lake):
-    raw, out = lake
+def test_a_partition_copied_into_another_names_both_duplicates_and_misplaced_rows(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     first, second = partitions(out)[0], partitions(out)[1]
     twin = out / "articles" / second.parent.parent.name / "date=1999-01-01" / "part-0.parquet"
     twin.parent.mkdir(parents=True)
@@ -144,8 +140,8 @@ def test_a_partition_copied_into_another_names_both_duplicates_and_misplaced_row
     assert f"repair: rm {shlex.quote(str(twin))}" in result.output
 
 
-def test_a_damaged_manifest_is_named(lake):
-    raw, out = lake
+def test_a_damaged_manifest_is_named(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     manifest = out / "_state" / "manifest.sqlite"
     data = bytearray(manifest.read_bytes())
     data[100:4096] = b"\xff" * (4096 - 100)
@@ -156,8 +152,8 @@ def test_a_damaged_manifest_is_named(lake):
 
 
 @pytest.mark.parametrize("how", ["deleted", "empty"])
-def test_a_missing_or_empty_manifest_is_named(lake, how):
-    raw, out = lake
+def test_a_missing_or_empty_manifest_is_named(raw_and_ingested_out, how):
+    raw, out = raw_and_ingested_out
     manifest = out / "_state" / "manifest.sqlite"
     if how == "deleted":
         manifest.unlink()
@@ -170,8 +166,8 @@ def test_a_missing_or_empty_manifest_is_named(lake, how):
         assert sqlite3.connect(manifest).execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
 
 
-def test_rejects_file_out_of_step_with_the_manifest(lake):
-    raw, out = lake
+def test_rejects_file_out_of_step_with_the_manifest(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     rejects = out / "rejects" / "part-0.parquet"
     table = pq.read_table(rejects)
     pq.write_table(pa.concat_tables([table, table]), rejects)
@@ -183,16 +179,16 @@ def test_rejects_file_out_of_step_with_the_manifest(lake):
     assert "repair: articles reprocess --raw-dir" in result.output and "--all --yes" in result.output
 
 
-def test_a_damaged_run_log_is_named(lake):
-    raw, out = lake
+def test_a_damaged_run_log_is_named(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     runs = out / "_state" / "runs.parquet"
     runs.write_bytes(runs.read_bytes()[:40])
     result = verify(raw, out)
     assert result.exit_code == 1 and f"{runs}: unreadable" in result.output and "articles ingest" in result.output
 
 
-def test_verify_refuses_while_a_run_holds_the_lock(lake):
-    raw, out = lake
+def test_verify_refuses_while_a_run_holds_the_lock(raw_and_ingested_out):
+    raw, out = raw_and_ingested_out
     with open(out / "_state" / "lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         result = verify(raw, out)
@@ -202,8 +198,8 @@ def test_verify_refuses_while_a_run_holds_the_lock(lake):
 # -- query and status name the damaged file ---------------------------------------------
 
 @pytest.mark.parametrize("damage", ["truncated", "garbled pages"])
-def test_query_and_status_name_a_damaged_file_without_a_traceback(lake, damage):
-    raw, out = lake
+def test_query_and_status_name_a_damaged_file_without_a_traceback(raw_and_ingested_out, damage):
+    raw, out = raw_and_ingested_out
     part = max(partitions(out), key=lambda p: p.stat().st_size)
     data = bytearray(part.read_bytes())
     if damage == "truncated":

@@ -10,18 +10,13 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
 
+from helpers_cli import invoke
 from helpers_pipeline import copy_samples, write_raw
-from jobs.cli import app
 from schemas.views import VIEWS_FILE
 
 COUNT_SQL = "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM rejects), (SELECT count(*) FROM runs)"
 STATES = ["empty", "no runs yet", "no rejects", "only rejects", "articles and rejects"]
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(app, list(args))
 
 
 def make_state(root: Path, state: str) -> Path:
@@ -47,12 +42,13 @@ def expected_counts(out: Path) -> tuple[int, int, int]:
 
 
 @pytest.fixture(scope="module", params=STATES)
-def dataset(request, tmp_path_factory) -> Path:
+def out_dir_in_state(request, tmp_path_factory) -> Path:
+    """An out dir in one of STATES (for 'empty', a path that does not exist)."""
     return make_state(tmp_path_factory.mktemp("views"), request.param)
 
 
-def test_each_state_is_what_its_name_says(dataset):
-    articles, rejects, runs = expected_counts(dataset)
+def test_each_state_is_what_its_name_says(out_dir_in_state):
+    articles, rejects, runs = expected_counts(out_dir_in_state)
     assert (articles > 0, rejects > 0, runs > 0) in {
         (False, False, False), (True, False, False), (True, False, True), (False, True, True), (True, True, True)}
 
@@ -65,30 +61,30 @@ def python_counts(views_sql: str, root: Path | None = None) -> tuple:
     return connection.execute(COUNT_SQL).fetchone()
 
 
-def test_python_opens_the_views_file_with_a_root_variable(dataset):
-    assert python_counts(VIEWS_FILE.read_text(encoding="utf-8"), dataset) == expected_counts(dataset)
+def test_python_opens_the_views_file_with_a_root_variable(out_dir_in_state):
+    assert python_counts(VIEWS_FILE.read_text(encoding="utf-8"), out_dir_in_state) == expected_counts(out_dir_in_state)
 
 
-def test_python_opens_the_views_file_from_a_folder_holding_data_parquet(dataset, tmp_path, monkeypatch):
+def test_python_opens_the_views_file_from_a_folder_holding_data_parquet(out_dir_in_state, tmp_path, monkeypatch):
     (tmp_path / "data").mkdir()
-    if dataset.exists():
-        (tmp_path / "data" / "parquet").symlink_to(dataset)
+    if out_dir_in_state.exists():
+        (tmp_path / "data" / "parquet").symlink_to(out_dir_in_state)
     monkeypatch.chdir(tmp_path)
-    assert python_counts(VIEWS_FILE.read_text(encoding="utf-8")) == expected_counts(dataset)
+    assert python_counts(VIEWS_FILE.read_text(encoding="utf-8")) == expected_counts(out_dir_in_state)
 
 
-def test_articles_views_prints_a_file_bound_to_its_out_dir(dataset, tmp_path, monkeypatch):
-    result = invoke("views", "--out-dir", str(dataset))
+def test_articles_views_prints_a_file_bound_to_its_out_dir(out_dir_in_state, tmp_path, monkeypatch):
+    result = invoke("views", "--out-dir", str(out_dir_in_state))
     assert result.exit_code == 0, result.output
     monkeypatch.chdir(tmp_path)  # any folder
-    assert python_counts(result.stdout) == expected_counts(dataset)
-    assert str(dataset.resolve()) in result.stdout
+    assert python_counts(result.stdout) == expected_counts(out_dir_in_state)
+    assert str(out_dir_in_state.resolve()) in result.stdout
 
 
-def test_the_views_read_columns_of_the_schema_with_source_text_and_date_a_date(dataset):
+def test_the_views_read_columns_of_the_schema_with_source_text_and_date_a_date(out_dir_in_state):
     from schemas.article import TABLES
     connection = duckdb.connect()
-    connection.execute("SET VARIABLE article_lake_root = ?", [str(dataset)])
+    connection.execute("SET VARIABLE article_lake_root = ?", [str(out_dir_in_state)])
     connection.execute(VIEWS_FILE.read_text(encoding="utf-8"))
     for table, columns in TABLES.items():
         described = {name: kind for name, kind, *_ in connection.execute(f"DESCRIBE {table}").fetchall()}
@@ -119,22 +115,22 @@ def cli_counts(*args: str, cwd: Path) -> tuple:
     return tuple(int(v) for v in done.stdout.strip().splitlines()[-1].split(","))
 
 
-def test_cli_init_from_a_folder_holding_data_parquet(dataset, tmp_path):
+def test_cli_init_from_a_folder_holding_data_parquet(out_dir_in_state, tmp_path):
     (tmp_path / "data").mkdir()
-    if dataset.exists():
-        (tmp_path / "data" / "parquet").symlink_to(dataset)
-    assert cli_counts("-init", str(VIEWS_FILE), cwd=tmp_path) == expected_counts(dataset)
+    if out_dir_in_state.exists():
+        (tmp_path / "data" / "parquet").symlink_to(out_dir_in_state)
+    assert cli_counts("-init", str(VIEWS_FILE), cwd=tmp_path) == expected_counts(out_dir_in_state)
 
 
-def test_cli_with_the_root_set_first(dataset, tmp_path):
-    args = ("-cmd", f"SET VARIABLE article_lake_root = '{dataset}'", "-cmd", f".read {VIEWS_FILE}")
-    assert cli_counts(*args, cwd=tmp_path) == expected_counts(dataset)
+def test_cli_with_the_root_set_first(out_dir_in_state, tmp_path):
+    args = ("-cmd", f"SET VARIABLE article_lake_root = '{out_dir_in_state}'", "-cmd", f".read {VIEWS_FILE}")
+    assert cli_counts(*args, cwd=tmp_path) == expected_counts(out_dir_in_state)
 
 
-def test_cli_init_with_the_file_articles_views_prints(dataset, tmp_path):
+def test_cli_init_with_the_file_articles_views_prints(out_dir_in_state, tmp_path):
     views = tmp_path / "views.sql"
-    views.write_text(invoke("views", "--out-dir", str(dataset)).stdout, encoding="utf-8")
-    assert cli_counts("-init", str(views), cwd=tmp_path) == expected_counts(dataset)
+    views.write_text(invoke("views", "--out-dir", str(out_dir_in_state)).stdout, encoding="utf-8")
+    assert cli_counts("-init", str(views), cwd=tmp_path) == expected_counts(out_dir_in_state)
 
 
 def test_cli_prunes_partitions_through_the_views(tmp_path):

@@ -44,7 +44,7 @@ def fixture_names() -> list[str]:
 def expected_record(name: str) -> dict[str, Any]:
     """The golden record of one fixture, JSON-ready."""
     record = parse_article((RAW_DIR / f"{name}.md").read_bytes(), f"{name}.md")
-    return {key: _jsonable(value) for key, value in record.items() if key not in EXCLUDED_COLUMNS}
+    return {key: _jsonable(value) for key, value in record.as_dict().items() if key not in EXCLUDED_COLUMNS}
 
 
 def _jsonable(value: Any) -> Any:

@@ -19,4 +19,4 @@ def inspect_raw_file(path: str | Path, raw_dir: str | Path | None = None) -> dic
         record = parse_article(path.read_bytes(), relative)
     except Rejected as rejected:
         return {"raw_path": relative, "rejected": True, "reason": rejected.reason, "message": rejected.message}
-    return {key: value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value for key, value in record.items()}
+    return {key: value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value for key, value in record.as_dict().items()}

@@ -142,7 +142,7 @@ def _pick(articles: pl.DataFrame, count: int) -> list[str]:
 def _sample(raw_dir: Path, raw_path: str) -> Sample | None:
     try:
         data = (raw_dir / raw_path).read_bytes()
-        record = parse_article(data, raw_path)
+        record = parse_article(data, raw_path).as_dict()
         _, body_html = split_front_matter(normalise_newlines(decode(data)[0]))
     except (OSError, Rejected):  # changed or vanished since the scan: nothing to show
         return None

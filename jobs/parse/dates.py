@@ -7,6 +7,7 @@ import email.utils
 import re
 
 from jobs.errors import Rejected
+from schemas.article import RejectReason
 
 UTC = dt.timezone.utc
 _RFC822 = re.compile(r"^(?:[A-Za-z]{3},?\s+)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s")  # the weekday is optional
@@ -27,17 +28,17 @@ def parse_published_at(value: object) -> dt.datetime | None:
     if value is None or (isinstance(value, str) and (not value.strip() or value.strip().lower() in NO_DATE_WORDS)):
         return None
     if not isinstance(value, str):
-        raise Rejected("bad_date", f"date is a {type(value).__name__}, not a string")
+        raise Rejected(RejectReason.BAD_DATE, f"date is a {type(value).__name__}, not a string")
     text = " ".join(value.split())
     parsed = _parse(text)
     if parsed is None:
-        raise Rejected("bad_date", f"unrecognised date {text[:80]!r}")
+        raise Rejected(RejectReason.BAD_DATE, f"unrecognised date {text[:80]!r}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     try:
         return parsed.astimezone(UTC)
     except (OverflowError, ValueError):
-        raise Rejected("bad_date", f"date out of range {text[:80]!r}") from None
+        raise Rejected(RejectReason.BAD_DATE, f"date out of range {text[:80]!r}") from None
 
 
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}

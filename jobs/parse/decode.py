@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from jobs.errors import Rejected
+from schemas.article import RejectReason
 
 # Control characters other than tab, LF, CR, FF: frequent in binary data, rare in text.
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
@@ -28,24 +29,24 @@ _MIN_COMMON_HAN_SHARE = 0.2
 def decode(data: bytes) -> tuple[str, str]:
     """Return (text, encoding). Raises Rejected(empty_file | binary | decode_error)."""
     if not data.strip():
-        raise Rejected("empty_file", "file is empty or whitespace only")
+        raise Rejected(RejectReason.EMPTY_FILE, "file is empty or whitespace only")
     if data.startswith(b"\xef\xbb\xbf"):
         return _strict(data, "utf-8-sig"), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return _strict(data, "utf-16"), "utf-16"
     head = data[:8192]
     if b"\x00" in head or (_CONTROL.search(head) and len(_CONTROL.findall(head)) > len(head) // 20):
-        raise Rejected("binary", "bytes look like binary data (NUL or control characters)")
+        raise Rejected(RejectReason.BINARY, "bytes look like binary data (NUL or control characters)")
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as utf8_error:
         try:
             text = data.decode("gb18030")
         except UnicodeDecodeError:
-            raise Rejected("decode_error", f"not UTF-8 ({utf8_error.reason} at byte {utf8_error.start}) nor GB18030") from None
+            raise Rejected(RejectReason.DECODE_ERROR, f"not UTF-8 ({utf8_error.reason} at byte {utf8_error.start}) nor GB18030") from None
         sample = text[:4096]
         if len(_PLAUSIBLE_CJK.findall(sample)) < 0.97 * len(sample) or not _common_han(sample):
-            raise Rejected("decode_error", f"not UTF-8 ({utf8_error.reason} at byte {utf8_error.start}); GB18030 gives mojibake")
+            raise Rejected(RejectReason.DECODE_ERROR, f"not UTF-8 ({utf8_error.reason} at byte {utf8_error.start}); GB18030 gives mojibake")
         return text, "gb18030"
 
 
@@ -61,7 +62,7 @@ def _strict(data: bytes, encoding: str) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as error:
-        raise Rejected("decode_error", f"invalid {encoding} ({error.reason} at byte {error.start})") from None
+        raise Rejected(RejectReason.DECODE_ERROR, f"invalid {encoding} ({error.reason} at byte {error.start})") from None
 
 
 def normalise_newlines(text: str) -> str:

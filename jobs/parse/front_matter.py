@@ -19,6 +19,7 @@ from frontmatter.default_handlers import BaseHandler, YAMLHandler
 
 from jobs.errors import Rejected
 from jobs.parse.simple_yaml import load_simple
+from schemas.article import RejectReason
 
 try:  # libyaml is several times faster; the pure-Python loader behaves the same.
     from yaml import CBaseLoader as _StringLoader
@@ -49,7 +50,7 @@ def _refuse_python_tags(fm: str) -> None:
         if isinstance(token, yaml.TagToken):
             tag = "".join(part or "" for part in token.value)
             if "python/" in tag:
-                raise Rejected("bad_front_matter", f"forbidden YAML tag {tag!r}")
+                raise Rejected(RejectReason.BAD_FRONT_MATTER, f"forbidden YAML tag {tag!r}")
 
 
 class TomlHandler(BaseHandler):
@@ -81,25 +82,25 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     """Return (metadata, body). Raises Rejected(no_front_matter | bad_front_matter)."""
     opening = _OPENING.match(text)
     if not opening:
-        raise Rejected("no_front_matter", "file does not start with a --- or +++ front matter block")
+        raise Rejected(RejectReason.NO_FRONT_MATTER, "file does not start with a --- or +++ front matter block")
     handler = _YAML if opening.group(1) == "---" else _TOML
     text = text[opening.start(1):]
     if len(handler.FM_BOUNDARY.findall(text, 0, len(text))) < 2:
-        raise Rejected("bad_front_matter", f"front matter opened with {opening.group(1)} is never closed")
+        raise Rejected(RejectReason.BAD_FRONT_MATTER, f"front matter opened with {opening.group(1)} is never closed")
     try:
         post = frontmatter.loads(text, handler=handler)
     except yaml.YAMLError as error:
         recovered = _recover(text, _first_line(error))
         if recovered is None:
-            raise Rejected("bad_front_matter", f"invalid YAML: {_first_line(error)}") from None
+            raise Rejected(RejectReason.BAD_FRONT_MATTER, f"invalid YAML: {_first_line(error)}") from None
         return recovered
     except tomllib.TOMLDecodeError as error:
-        raise Rejected("bad_front_matter", f"invalid TOML: {_first_line(error)}") from None
+        raise Rejected(RejectReason.BAD_FRONT_MATTER, f"invalid TOML: {_first_line(error)}") from None
     except (ValueError, TypeError, RecursionError) as error:
-        raise Rejected("bad_front_matter", f"unreadable front matter: {_first_line(error)}") from None
+        raise Rejected(RejectReason.BAD_FRONT_MATTER, f"unreadable front matter: {_first_line(error)}") from None
     metadata = dict(post.metadata)
     if not metadata:
-        raise Rejected("no_front_matter", "front matter block is empty or not a mapping")
+        raise Rejected(RejectReason.NO_FRONT_MATTER, "front matter block is empty or not a mapping")
     return _unescape(metadata), post.content
 
 
@@ -162,14 +163,14 @@ def _check_size(value: Any) -> None:
         item = stack.pop()
         budget -= 1
         if budget < 0:
-            raise Rejected("bad_front_matter", f"front matter expands to more than {MAX_NODES} nodes (alias bomb?)")
+            raise Rejected(RejectReason.BAD_FRONT_MATTER, f"front matter expands to more than {MAX_NODES} nodes (alias bomb?)")
         if isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, str) and len(item) > MAX_STRING:
-            raise Rejected("bad_front_matter", f"a front matter value is longer than {MAX_STRING} characters")
+            raise Rejected(RejectReason.BAD_FRONT_MATTER, f"a front matter value is longer than {MAX_STRING} characters")
 
 
 def _unescape(value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""One raw file's bytes -> one article record (a dict of schema columns). Pure.
+"""One raw file's bytes -> one ArticleRecord (the article's columns but the run-level ones). Pure.
 
 Raises Rejected with a named reason when the file cannot become an article.
 """
@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from dataclasses import dataclass, fields
 from typing import Any
 
 from jobs.parse import urls
@@ -18,14 +19,59 @@ from jobs.parse.decode import decode, normalise_newlines
 from jobs.errors import Rejected
 from jobs.parse.front_matter import split_front_matter
 from jobs.parse.lifted import LiftedFields
+from schemas.article import RejectReason
 from schemas.hive import HIVE_NULL, MAX_SEGMENT_BYTES, encode_value
 
 MODELLED_KEYS = {"title", "categories", "author", "date", "headimg", "thumbnail"}
 _MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 
 
-def parse_article(data: bytes, raw_path: str) -> dict[str, Any]:
-    """Return the article's columns except run-level ones (ingested_at, run_id, parser_version)."""
+@dataclass(frozen=True, slots=True)
+class ArticleRecord:
+    """One article as parsed: a field per column of schemas.article.ARTICLE_COLUMNS, in its order, except
+    the columns a run sets (jobs.parse.frame.RunStamp). tests/test_record_contract.py holds them equal,
+    so a misspelt name is an error, never a silently null column."""
+
+    article_id: str
+    source: str
+    date: dt.date | None
+    title: str | None
+    published_at: dt.datetime | None
+    author: str | None
+    category: str | None
+    channel: str | None
+    categories: list[str]
+    text: str
+    paragraphs: list[str]
+    char_count: int
+    paragraph_count: int
+    image_count: int
+    image_urls: list[str]
+    link_urls: list[str]
+    headimg: str | None
+    thumbnail: str | None
+    original_title: str | None
+    byline: str | None
+    republished_from: str | None
+    original_url: str | None
+    editor: str | None
+    keywords: list[str]
+    contributors: list[str]
+    raw_path: str
+    raw_sha256: str
+    encoding: str
+    extra: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields by name, in column order (values shared, not copied)."""
+        return {name: getattr(self, name) for name in RECORD_FIELDS}
+
+
+RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ArticleRecord))
+
+
+def parse_article(data: bytes, raw_path: str) -> ArticleRecord:
+    """The article of one raw file (every column but the run-level ones: ingested_at, run_id, parser_version)."""
     text, encoding = decode(data)
     metadata, body_html = split_front_matter(normalise_newlines(text))
     published_at = parse_published_at(metadata.get("date"))
@@ -35,37 +81,37 @@ def parse_article(data: bytes, raw_path: str) -> dict[str, Any]:
     title = _as_text(metadata.get("title"))
     body = extract(body_html, source)
     text_joined = "\n".join(body.paragraphs)
-    return {
-        "article_id": article_id(source, published_at, title, text_joined),
-        "source": source,
-        "date": published_at.date() if published_at else None,
-        "title": title,
-        "published_at": published_at,
-        "author": author,
-        "category": categories[0] if categories else None,
-        "channel": categories[2] if len(categories) >= 3 else None,
-        "categories": categories,
-        "text": text_joined,
-        "paragraphs": body.paragraphs,
-        "char_count": len(text_joined),
-        "paragraph_count": len(body.paragraphs),
-        "image_count": len(body.image_urls),
-        "image_urls": body.image_urls,
-        "link_urls": body.link_urls,
-        "headimg": _header_image(metadata.get("headimg"), body.fields),
-        "thumbnail": _header_image(metadata.get("thumbnail"), body.fields),
-        "original_title": body.fields.original_title,
-        "byline": body.fields.byline,
-        "republished_from": body.fields.republished_from,
-        "original_url": urls.clean_single(body.fields.original_url),
-        "editor": body.fields.editor,
-        "keywords": body.fields.keywords,
-        "contributors": body.fields.contributors,
-        "raw_path": raw_path,
-        "raw_sha256": hashlib.sha256(data).hexdigest(),
-        "encoding": encoding,
-        "extra": _extra(metadata),
-    }
+    return ArticleRecord(
+        article_id=article_id(source, published_at, title, text_joined),
+        source=source,
+        date=published_at.date() if published_at else None,
+        title=title,
+        published_at=published_at,
+        author=author,
+        category=categories[0] if categories else None,
+        channel=categories[2] if len(categories) >= 3 else None,
+        categories=categories,
+        text=text_joined,
+        paragraphs=body.paragraphs,
+        char_count=len(text_joined),
+        paragraph_count=len(body.paragraphs),
+        image_count=len(body.image_urls),
+        image_urls=body.image_urls,
+        link_urls=body.link_urls,
+        headimg=_header_image(metadata.get("headimg"), body.fields),
+        thumbnail=_header_image(metadata.get("thumbnail"), body.fields),
+        original_title=body.fields.original_title,
+        byline=body.fields.byline,
+        republished_from=body.fields.republished_from,
+        original_url=urls.clean_single(body.fields.original_url),
+        editor=body.fields.editor,
+        keywords=body.fields.keywords,
+        contributors=body.fields.contributors,
+        raw_path=raw_path,
+        raw_sha256=hashlib.sha256(data).hexdigest(),
+        encoding=encoding,
+        extra=_extra(metadata),
+    )
 
 
 def article_id(source: str, published_at: dt.datetime | None, title: str | None, text: str) -> str:
@@ -87,11 +133,11 @@ def derive_source(author: str | None, categories: list[str], raw_path: str) -> s
     for candidate in (author, _reduce_markdown(categories[1]) if len(categories) > 1 else None, source_folder(raw_path)):
         if candidate:
             if candidate == HIVE_NULL:  # the folder name DuckDB and Polars read back as NULL
-                raise Rejected("bad_source", f"source name {HIVE_NULL!r} would read back as NULL")
+                raise Rejected(RejectReason.BAD_SOURCE, f"source name {HIVE_NULL!r} would read back as NULL")
             if len(encode_value(candidate).encode("utf-8")) > MAX_SEGMENT_BYTES:
-                raise Rejected("bad_source", f"source name too long for a partition folder: {candidate[:40]!r}...")
+                raise Rejected(RejectReason.BAD_SOURCE, f"source name too long for a partition folder: {candidate[:40]!r}...")
             return candidate
-    raise Rejected("bad_source", "no author, no second category and no source folder in the path")
+    raise Rejected(RejectReason.BAD_SOURCE, "no author, no second category and no source folder in the path")
 
 
 def source_folder(raw_path: str) -> str | None:

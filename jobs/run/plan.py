@@ -25,10 +25,10 @@ from jobs.parse import PARSER_VERSION
 from jobs.run.discover import RawFile, UnlistedFolder, discover
 from jobs.run.options import RunOptions, Selection
 from jobs.run.work import WorkItem
+from schemas.article import RejectReason
 from schemas.state import FileStatus
 
 Warn = Callable[[str], None]
-READ_ERROR = "read_error"
 
 
 @dataclass
@@ -88,14 +88,14 @@ def _unlisted_warning(folder: UnlistedFolder, known: dict) -> str:
 def _needs_look(known, f: RawFile) -> bool:
     if known is None or (known.size, known.mtime_ns) != (f.size, f.mtime_ns):
         return True
-    if known.status == FileStatus.REJECT and known.reject_reason == READ_ERROR:
+    if known.status == FileStatus.REJECT and known.reject_reason == RejectReason.READ_ERROR:
         return True  # transient (permissions, a file restored with its old mtime): tried again every run
     return known.status == FileStatus.REJECT and known.parser_version != PARSER_VERSION
 
 
 def _known_read_error(known) -> str | None:
     """The message of a read_error this file gave last time: the same failure again changes nothing."""
-    if known is not None and known.status == FileStatus.REJECT and known.reject_reason == READ_ERROR:
+    if known is not None and known.status == FileStatus.REJECT and known.reject_reason == RejectReason.READ_ERROR:
         return known.reject_message
     return None
 

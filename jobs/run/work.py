@@ -22,8 +22,9 @@ from jobs.parse import PARSER_VERSION
 from jobs.errors import Rejected
 from jobs.lake.paths import PartitionKey, month_of, partition_order
 from jobs.lake.table import DataFile
-from jobs.parse.frame import ARTICLE_BATCH_SCHEMA, REJECT_BATCH_SCHEMA, to_table
+from jobs.parse.frame import REJECT_BATCH_SCHEMA, RunStamp, article_table, to_table
 from jobs.parse.record import parse_article
+from schemas.article import RejectReason
 from schemas.state import OUTCOME_SCHEMA, FileStatus
 
 
@@ -65,14 +66,14 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
                 if item.known_sha256 is not None:  # gone since listing: like any vanished file, keep its history
                     outcomes.append(outcome | {"status": FileStatus.UNCHANGED.value, "sha256": item.known_sha256})
                     continue
-                raise Rejected("read_error", "FileNotFoundError: deleted between listing and reading") from None
+                raise Rejected(RejectReason.READ_ERROR, "FileNotFoundError: deleted between listing and reading") from None
             outcome["sha256"] = sha = hashlib.sha256(data).hexdigest()
             if sha == item.known_sha256:
                 outcomes.append(outcome | {"status": FileStatus.UNCHANGED.value})
                 continue
             record = parse_article(data, item.raw_path)
         except Rejected as rejected:
-            if rejected.reason == "read_error" and rejected.message == item.known_read_error:
+            if rejected.reason == RejectReason.READ_ERROR and rejected.message == item.known_read_error:
                 outcomes.append(outcome | {"status": FileStatus.UNCHANGED.value})  # retried, same failure
                 continue
             sha = outcome.get("sha256")
@@ -83,11 +84,10 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
             })
             outcomes.append(outcome | {"status": FileStatus.REJECT.value, "reject_reason": rejected.reason, "reject_message": rejected.message})
             continue
-        record.update(ingested_at=job.started_at, parser_version=PARSER_VERSION, run_id=job.run_id)
         articles.append(record)
-        outcomes.append(outcome | {"status": FileStatus.ARTICLE.value, "article_id": record["article_id"], "source": record["source"], "date": record["date"]})
+        outcomes.append(outcome | {"status": FileStatus.ARTICLE.value, "article_id": record.article_id, "source": record.source, "date": record.date})
     return ParsedChunk(
-        to_table(articles, ARTICLE_BATCH_SCHEMA),
+        article_table(articles, RunStamp(ingested_at=job.started_at, parser_version=PARSER_VERSION, run_id=job.run_id)),
         to_table(rejects, REJECT_BATCH_SCHEMA),
         to_table(outcomes, OUTCOME_SCHEMA),
     )
@@ -95,24 +95,24 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
 
 def _read(path: str, item: WorkItem, max_bytes: int) -> bytes:
     if item.size < 0:
-        raise Rejected("read_error", _describe_unstatable(path))
+        raise Rejected(RejectReason.READ_ERROR, _describe_unstatable(path))
     if item.size > max_bytes:
-        raise Rejected("too_large", f"{item.size} bytes > --max-bytes {max_bytes}")
+        raise Rejected(RejectReason.TOO_LARGE, f"{item.size} bytes > --max-bytes {max_bytes}")
     try:
         # O_NONBLOCK: opening a FIFO that nobody writes to must not hang the run; fstat then refuses it.
         with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
             mode = os.fstat(handle.fileno()).st_mode
             if not stat.S_ISREG(mode):
-                raise Rejected("read_error", f"not a regular file ({_kind(mode)})")
+                raise Rejected(RejectReason.READ_ERROR, f"not a regular file ({_kind(mode)})")
             data = handle.read(item.size + 1)  # not max_bytes + 1: that allocates 8 MiB per file
             if len(data) > item.size:  # grew since it was listed
                 data += handle.read(max_bytes + 1 - len(data))
     except FileNotFoundError:
         raise
     except OSError as error:
-        raise Rejected("read_error", f"{type(error).__name__}: {error.strerror or error}") from None
+        raise Rejected(RejectReason.READ_ERROR, f"{type(error).__name__}: {error.strerror or error}") from None
     if len(data) > max_bytes:  # grew since it was listed
-        raise Rejected("too_large", f"more than --max-bytes {max_bytes} bytes")
+        raise Rejected(RejectReason.TOO_LARGE, f"more than --max-bytes {max_bytes} bytes")
     return data
 
 
