@@ -32,6 +32,16 @@ def partition_order(key: tuple[str, dt.date | str | None]) -> tuple:
     return (source, date is not None, str(date) if date is not None else "")
 
 
+def partition_key(source: str, date_text: str | None) -> tuple[str, dt.date | None]:
+    """A partition's key from the manifest's spelling (source, ISO date text or NULL for undated)."""
+    return source, dt.date.fromisoformat(date_text) if date_text else None
+
+
+def describe_partition(source: str, date: dt.date | None) -> str:
+    """A partition for people (plans, messages): `source=新浪财经 date=2021-08-19`, `... date=(undated)`."""
+    return f"source={source} date={date.isoformat() if date is not None else '(undated)'}"
+
+
 def partition_file(out_dir: str | Path, source: str, date: dt.date | None) -> Path:
     """Where a partition's one file lives."""
     return Path(out_dir) / ARTICLES_DIR / partition_dir(source, date) / PART_FILE

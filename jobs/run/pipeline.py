@@ -39,7 +39,7 @@ from jobs.parse import PARSER_VERSION
 from jobs.run.engine import Engine, engine_for
 from jobs.run.merge import merge_partition
 from jobs.run.options import EventSink, RunOptions, RunReport, Selection
-from jobs.run.plan import ReprocessPlan, plan_ingest, plan_rebuild, split_present
+from jobs.run.plan import ReprocessPreview, plan_ingest, plan_rebuild, split_present
 from jobs.run.work import (Job, PartitionKey, PartitionTask, ReduceJob, WorkItem, map_chunk, read_partition_or_none,
                            reduce_group)
 from schemas.state import FileStatus, RunStatus
@@ -51,12 +51,12 @@ def ingest(options: RunOptions, on_event: EventSink | None = None) -> RunReport:
     return _run_command("ingest", options, on_event)
 
 
-def plan_reprocess(options: RunOptions, selection: Selection) -> ReprocessPlan:
+def plan_reprocess(options: RunOptions, selection: Selection) -> ReprocessPreview:
     """What `reprocess` would rebuild; reads the manifest only."""
     _check_options(options)
     state = open_state(options.out_dir, lambda message: None, repair=False)  # no lock: never rebuilds
     try:
-        return plan_rebuild(options, state, selection)
+        return plan_rebuild(options, state, selection).preview(selection.prune)
     finally:
         state.close()
 

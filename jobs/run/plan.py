@@ -19,7 +19,7 @@ from pathlib import Path
 from jobs.errors import DamagedFile, manifest_damage
 from jobs.lake.damaged import row_count
 from jobs.lake.manifest import State
-from jobs.lake.paths import manifest_file, partition_file
+from jobs.lake.paths import describe_partition, manifest_file, partition_file, partition_key, partition_order
 from jobs.parse import PARSER_VERSION
 from jobs.run.discover import RawFile, UnlistedFolder, discover
 from jobs.run.options import RunOptions, Selection
@@ -41,6 +41,7 @@ class ReprocessPlan:
     # deleted, so their rows are kept, even with --prune.
     unreachable: list[str] = field(default_factory=list)
     damaged: list[PartitionKey] = field(default_factory=list)  # partition files whose footer is unreadable
+    rows_by_partition: dict[PartitionKey, int] = field(default_factory=dict)  # rows each partition file holds now
 
     def history(self, prune: bool) -> set[str]:
         """Raw paths whose existing rows survive the rebuild (they cannot be reparsed)."""
@@ -50,11 +51,60 @@ class ReprocessPlan:
         """Raw paths the manifest forgets (--prune: really gone, not merely unreachable)."""
         return set(self.missing) if prune else set()
 
+    def preview(self, prune: bool) -> "ReprocessPreview":
+        """What `reprocess` without --yes shows: typed, partitions in the order the run takes them."""
+        rows_of = self.rows_by_partition
+        planned = tuple(PlannedPartition(source, date, len(paths), rows_of.get((source, date), 0))
+                        for (source, date), paths in sorted(self.partitions.items(),
+                                                            key=lambda item: partition_order(item[0])))
+        damaged = tuple(p for p in planned if (p.source, p.date) in set(self.damaged))
+        return ReprocessPreview(planned, damaged, files_to_reparse=len(self.files), rows_to_replace=self.rows,
+                                missing_files=len(self.missing), unreachable_files=len(self.unreachable),
+                                rejects_to_retry=len(self.rejects_to_retry), prune=prune)
+
     def warnings(self) -> list[str]:
         found = []
         if self.unreachable:
             found.append(f"{len(self.unreachable)} raw files could not be reached (not deleted: their rows are kept):"
                          f" {', '.join(self.unreachable[:5])}{' ...' if len(self.unreachable) > 5 else ''}")
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedPartition:
+    """One partition `reprocess` would rebuild."""
+    source: str
+    date: dt.date | None  # None: the undated partition
+    raw_files: int  # raw files whose rows live there now
+    rows: int  # rows its file holds now (0 when unreadable or absent)
+
+    def describe(self) -> str:
+        return describe_partition(self.source, self.date)
+
+
+@dataclass(frozen=True, slots=True)
+class ReprocessPreview:
+    """`reprocess` without --yes: what the run would do. Partitions sorted by `partition_order`."""
+    partitions: tuple[PlannedPartition, ...]
+    damaged: tuple[PlannedPartition, ...]  # unreadable files: rebuilt from the raw files alone
+    files_to_reparse: int
+    rows_to_replace: int
+    missing_files: int  # raw files gone from disk
+    unreachable_files: int  # raw files that could not be stat'ed (kept)
+    rejects_to_retry: int
+    prune: bool
+
+    def lines(self, limit: int = 50) -> list[str]:
+        kept = "their rows would be dropped" if self.prune else "their rows are kept"
+        found = [f"would rebuild {len(self.partitions)} partitions: reparse {self.files_to_reparse} files, "
+                 f"replace {self.rows_to_replace} rows; {self.missing_files} raw files are gone ({kept}); "
+                 f"{self.rejects_to_retry} rejects retried. Add --yes to do it."]
+        if self.unreachable_files:
+            found.append(f"  {self.unreachable_files} raw files could not be reached: their rows are kept")
+        found += [f"  unreadable, rebuilt from the raw files alone: {p.describe()}" for p in self.damaged]
+        found += [f"  {p.describe()}" for p in self.partitions[:limit]]
+        if len(self.partitions) > limit:
+            found.append(f"  ... and {len(self.partitions) - limit} more")
         return found
 
 
@@ -127,7 +177,7 @@ def plan_rebuild(options: RunOptions, state: State, selection: Selection) -> Rep
     with _manifest_read(options):
         article_files = list(state.article_files())
     for raw_path, source, date_text, version in article_files:
-        key = (source, dt.date.fromisoformat(date_text) if date_text else None)
+        key = partition_key(source, date_text)
         if not everything and not _in_selection(key, selection):
             continue
         by_partition.setdefault(key, set()).add(raw_path)
@@ -138,13 +188,14 @@ def plan_rebuild(options: RunOptions, state: State, selection: Selection) -> Rep
     paths = sorted(p for ps in by_partition.values() for p in ps)
     present, missing, unreachable = split_present(options.raw_dir, paths)
     retry = split_present(options.raw_dir, state.reject_paths())[0] if everything else []
-    rows, damaged = 0, []
+    rows_by_partition, damaged = {}, []
     for key in by_partition:
         try:
-            rows += _partition_rows(options.out_dir, key)
+            rows_by_partition[key] = _partition_rows(options.out_dir, key)
         except DamagedFile:
             damaged.append(key)  # rebuilt from the raw files alone
-    return ReprocessPlan(by_partition, present, missing, retry, rows, unreachable, sorted(damaged))
+    return ReprocessPlan(by_partition, present, missing, retry, sum(rows_by_partition.values()), unreachable,
+                         sorted(damaged, key=partition_order), rows_by_partition)
 
 
 @contextmanager
