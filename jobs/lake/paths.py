@@ -71,6 +71,12 @@ def lock_file(out_dir: str | Path) -> Path:
     return state_dir(out_dir) / "lock"
 
 
+def dataset_folders(out_dir: str | Path) -> tuple[Path, ...]:
+    """Every folder a run writes under the out dir."""
+    out = Path(out_dir)
+    return tuple(out / name for name in (ARTICLES_DIR, REJECTS_DIR, STATE_DIR, STAGING_DIR))
+
+
 def staging_root(out_dir: str | Path) -> Path:
     return Path(out_dir) / STAGING_DIR
 

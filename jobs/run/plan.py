@@ -19,11 +19,12 @@ from pathlib import Path
 from jobs.errors import DamagedFile, manifest_damage
 from jobs.lake.damaged import row_count
 from jobs.lake.manifest import State
-from jobs.lake.paths import describe_partition, manifest_file, partition_file, partition_key, partition_order
+from jobs.lake.paths import dataset_folders, describe_partition, manifest_file, partition_file, partition_key, partition_order
 from jobs.parse import PARSER_VERSION
 from jobs.run.discover import RawFile, UnlistedFolder, discover
 from jobs.run.options import RunOptions, Selection
 from jobs.run.work import PartitionKey, WorkItem
+from schemas.raw_path import raw_file_path
 from schemas.state import FileStatus
 
 Warn = Callable[[str], None]
@@ -114,7 +115,7 @@ def plan_ingest(options: RunOptions, state: State, warn: Warn | None = None) -> 
     A folder that cannot be listed is a warning through `warn`; its files keep their rows.
     """
     unlisted: list[UnlistedFolder] = []
-    files = list(discover(str(options.raw_dir), options.globs, unlisted))
+    files = list(discover(str(options.raw_dir), options.globs, unlisted, never_raw_input(options)))
     with _manifest_read(options):
         known = state.known_files()
     work = [WorkItem(f.raw_path, f.size, f.mtime_ns, _reusable_sha(known.get(f.raw_path)), f.raw_path in known,
@@ -126,6 +127,17 @@ def plan_ingest(options: RunOptions, state: State, warn: Warn | None = None) -> 
     del known
     work += _orphaned_siblings(state, work, files)
     return len(files), work
+
+
+def never_raw_input(options: RunOptions) -> tuple[str, ...]:
+    """Folders discovery must not enter: the out dir when it lies inside the raw dir, or, when it is the
+    raw dir itself, the folders a run writes there. The dataset is never its own input."""
+    try:
+        same = os.path.samefile(options.raw_dir, options.out_dir)
+    except OSError:
+        same = False
+    folders = dataset_folders(options.out_dir) if same else (Path(options.out_dir),)
+    return tuple(str(folder) for folder in folders)
 
 
 def _unlisted_warning(folder: UnlistedFolder, known: dict) -> str:
@@ -236,7 +248,7 @@ def split_present(raw_dir: Path, paths: Iterable[str]) -> tuple[list[RawFile], l
     to stat (a folder without permission) is unreachable, never taken for a deletion."""
     present, missing, unreachable = [], [], []
     for raw_path in paths:
-        path = os.path.join(raw_dir, raw_path)
+        path = raw_file_path(raw_dir, raw_path)
         try:
             stat = os.stat(path)
             present.append(RawFile(raw_path, stat.st_size, stat.st_mtime_ns))

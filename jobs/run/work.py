@@ -23,6 +23,7 @@ from jobs.errors import Rejected
 from jobs.lake.paths import partition_order
 from jobs.parse.frame import ARTICLE_BATCH_SCHEMA, REJECT_BATCH_SCHEMA, to_table
 from jobs.parse.record import parse_article
+from schemas.raw_path import raw_file_path
 from schemas.state import OUTCOME_SCHEMA, FileStatus
 
 
@@ -59,7 +60,7 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
         outcome = {"raw_path": item.raw_path, "size": item.size, "mtime_ns": item.mtime_ns}
         try:
             try:
-                data = _read(os.path.join(job.raw_dir, item.raw_path), item, job.max_bytes)
+                data = _read(raw_file_path(job.raw_dir, item.raw_path), item, job.max_bytes)
             except FileNotFoundError:
                 if item.known_sha256 is not None:  # gone since listing: like any vanished file, keep its history
                     outcomes.append(outcome | {"status": FileStatus.UNCHANGED.value, "sha256": item.known_sha256})
