@@ -304,7 +304,7 @@ def review(
 @app.command()
 def inspect(
     path: Annotated[Path, typer.Argument(help="One raw file.")],
-    raw_dir: Annotated[Optional[Path], typer.Option("--raw-dir", help="Raw dir, to show raw_path as the job would.")] = None,
+    raw_dir: Annotated[Optional[Path], typer.Option("--raw-dir", help="Raw dir the file is ingested from (default: data/raw): raw_path is shown relative to it, as the dataset stores it.")] = None,
 ) -> None:
     """Print the parsed record of one raw file (front matter, paragraphs, metadata) as JSON.
 
