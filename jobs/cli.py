@@ -139,17 +139,9 @@ def reprocess(
                           tuple(source or ()), parser_older_than, everything, prune)
     options = _options(raw_dir, out_dir, workers, wait_seconds=wait, engine_name=engine, scheduler=scheduler)
     if not yes:
-        plan = _run(lambda: plan_reprocess(options, selection))
-        typer.echo(f"would rebuild {len(plan.partitions)} partitions: reparse {len(plan.files)} files, "
-                   f"replace {plan.rows} rows; {len(plan.missing)} raw files are gone "
-                   f"({'their rows would be dropped' if prune else 'their rows are kept'}); "
-                   f"{len(plan.rejects_to_retry)} rejects retried. Add --yes to do it.")
-        for source_name, date in plan.damaged:  # their rows come back only from raw files that still exist
-            typer.echo(f"  unreadable, rebuilt from the raw files alone: source={source_name} date={date.isoformat()}")
-        for source_name, date in sorted(plan.partitions)[:50]:
-            typer.echo(f"  source={source_name} date={date.isoformat()}")
-        if len(plan.partitions) > 50:
-            typer.echo(f"  ... and {len(plan.partitions) - 50} more")
+        preview = _run(lambda: plan_reprocess(options, selection))
+        for line in preview.lines():
+            typer.echo(line)
         return
     report = _run(lambda: run_reprocess(options, selection, choose_sink(log_json)))
     typer.echo(report.summary())
@@ -312,7 +304,7 @@ def review(
 @app.command()
 def inspect(
     path: Annotated[Path, typer.Argument(help="One raw file.")],
-    raw_dir: Annotated[Optional[Path], typer.Option("--raw-dir", help="Raw dir, to show raw_path as the job would.")] = None,
+    raw_dir: Annotated[Optional[Path], typer.Option("--raw-dir", help="Raw dir the file is ingested from (default: data/raw): raw_path is shown relative to it, as the dataset stores it.")] = None,
 ) -> None:
     """Print the parsed record of one raw file (front matter, paragraphs, metadata) as JSON.
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from jobs.run.pipeline import RunOptions, ingest
 from helpers_pipeline import (article_files, article_text, copy_samples, read_articles, read_rejects, run_ingest,
                               snapshot, write_raw)
 
@@ -46,7 +47,10 @@ def test_touching_a_file_without_changing_it_rewrites_nothing(raw_and_ingested_o
     report = run_ingest(raw, out)
     assert report.files_parsed == 0 and report.unchanged == report.files_seen
     assert snapshot(out) == before
-    assert run_ingest(raw, out).unchanged == 0  # the new mtimes were recorded: not even hashed again
+    events = []
+    again = ingest(RunOptions(raw_dir=raw, out_dir=out, workers=1), lambda name, data: events.append((name, data)))
+    assert again.unchanged == again.files_seen
+    assert [data["to_parse"] for name, data in events if name == "planned"] == [0]  # new mtimes recorded: not even hashed again
 
 
 def test_a_changed_file_replaces_its_row(raw_and_ingested_out):

@@ -46,7 +46,7 @@ def feed_health(daily: pl.DataFrame, recent: pl.DataFrame, runs: pl.DataFrame, t
                 thresholds: Thresholds = Thresholds()) -> list[dict]:
     """One dict per source.
 
-    daily:  source, date, articles (dated rows per source and day)
+    daily:  source, date, articles (rows per source and day; date null: the source's undated rows)
     recent: source, published_at (the latest instants per source, before `now`)
     runs:   source, last_run (bool), files, rejects, empty, undated (counts per source, last run vs earlier)
     """
@@ -61,6 +61,8 @@ def feed_health(daily: pl.DataFrame, recent: pl.DataFrame, runs: pl.DataFrame, t
         pl.col("articles").filter(day < SPARK_DAYS).sum().alias("last_30_days"),
         (pl.col("articles").filter((day >= 7) & (day < 7 + BASELINE_DAYS)).sum() * 7 / BASELINE_DAYS).alias("usual_7_days"),
     )
+    undated = (daily.filter(pl.col("date").is_null()).group_by("source")
+               .agg(pl.col("articles").sum().alias("undated_rows")))
     spark = {source: [0] * SPARK_DAYS for source in daily["source"].unique().to_list()}
     for source, date, count in window.filter(day < SPARK_DAYS).select("source", "date", "articles").iter_rows():
         spark[source][SPARK_DAYS - 1 - (today - date).days] = count
@@ -76,7 +78,8 @@ def feed_health(daily: pl.DataFrame, recent: pl.DataFrame, runs: pl.DataFrame, t
         *[pl.col(c).filter(~pl.col("last_run")).sum().alias(f"earlier_{c}") for c in ("files", "rejects", "empty", "undated")],
     )
     sources = pl.concat([frame.select("source") for frame in (daily, recent, runs)]).unique()
-    table = (sources.join(volume, on="source", how="left").join(gaps, on="source", how="left")
+    table = (sources.join(volume, on="source", how="left").join(undated, on="source", how="left")
+             .join(gaps, on="source", how="left")
              .join(per_run, on="source", how="left").sort("source"))
     return [_judge(row, spark.get(row["source"], [0] * SPARK_DAYS), now, t) for row in table.iter_rows(named=True)]
 
@@ -99,7 +102,7 @@ def _judge(row: dict, days: list[int], now: dt.datetime, t: Thresholds) -> dict:
             reasons[flag] = reason
     return {
         "source": row["source"],
-        "rows": row["rows_to_date"] or 0,
+        "rows": (row["rows_to_date"] or 0) + (row["undated_rows"] or 0),  # undated rows have no day to be after as_of
         "last_date": row["last_date"].isoformat() if row["last_date"] else None,
         "last_article_at": last_published.isoformat() if last_published else None,
         "days_since_last": round(age, 2) if age is not None else None,

@@ -22,6 +22,7 @@ from jobs.errors import Rejected, UsageError
 from jobs.parse.decode import decode, normalise_newlines
 from jobs.parse.front_matter import split_front_matter
 from jobs.parse.record import parse_article
+from schemas.raw_path import raw_file_path
 
 # Record fields the extractor fills by lifting a line out of the text (those absent from the record are skipped).
 LIFTED_FIELDS = ("original_title", "byline", "editor", "contributors", "keywords", "republished_from", "original_url")
@@ -141,7 +142,7 @@ def _pick(articles: pl.DataFrame, count: int) -> list[str]:
 
 def _sample(raw_dir: Path, raw_path: str) -> Sample | None:
     try:
-        data = (raw_dir / raw_path).read_bytes()
+        data = Path(raw_file_path(raw_dir, raw_path)).read_bytes()
         record = parse_article(data, raw_path).as_dict()
         _, body_html = split_front_matter(normalise_newlines(decode(data)[0]))
     except (OSError, Rejected):  # changed or vanished since the scan: nothing to show

@@ -52,7 +52,7 @@ def _status(out: Path, last_runs: int, as_of: dt.date | None, thresholds: Thresh
                                  " count(*) FILTER (date IS NULL) AS undated FROM articles GROUP BY source ORDER BY source")
     rejects = _frame(connection, "SELECT raw_path, reason, run_id FROM rejects")
     health = feed_health(
-        daily=_frame(connection, "SELECT source, date, count(*) AS articles FROM articles WHERE date IS NOT NULL GROUP BY ALL"),
+        daily=_frame(connection, "SELECT source, date, count(*) AS articles FROM articles GROUP BY ALL"),
         recent=_frame(connection, "SELECT source, published_at FROM articles WHERE published_at < $now"
                                   f" QUALIFY row_number() OVER (PARTITION BY source ORDER BY published_at DESC) <= {GAP_SAMPLE + 1}",
                       {"now": now}),

@@ -27,15 +27,23 @@ from jobs.lake.paths import lock_file
 
 
 class OutputLock:
-    def __init__(self, out_dir: str | Path, wait_seconds: float = 0.0):
+    """The run's exclusive lock; `shared=True` for readers that must not see a run half-way (a dry-run
+    `reprocess`): excluded by a run, not by each other, and writing nothing."""
+
+    def __init__(self, out_dir: str | Path, wait_seconds: float = 0.0, shared: bool = False):
         self.out = Path(out_dir)
         self.path = lock_file(out_dir)
         self.wait_seconds = wait_seconds
+        self.shared = shared
         self.handle = None
         self.folder_fd: int | None = None
 
     def __enter__(self) -> "OutputLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.shared:
+            if not self.out.is_dir():
+                return self  # no dataset, so no run in it
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.wait_seconds
         while True:
             held = self._try_acquire()
@@ -44,6 +52,8 @@ class OutputLock:
             if time.monotonic() >= deadline:
                 raise OutputLocked(f"output folder {self.out} is locked by {self._holder()}")
             time.sleep(0.1)
+        if self.shared:
+            return self
         self.handle.seek(0)
         self.handle.truncate()
         self.handle.write(json.dumps({"pid": os.getpid(), "started_at": dt.datetime.now(dt.timezone.utc).isoformat()}))
@@ -52,12 +62,20 @@ class OutputLock:
 
     def _try_acquire(self) -> bool:
         """Both locks, or neither: the folder first (it survives any deletion), then the file."""
-        folder_fd = _lock_folder(self.out)
+        mode = fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX
+        folder_fd = _lock_folder(self.out, mode)
         if folder_fd == -1:
             return False
-        handle = open(self.path, "a+")
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            handle = open(self.path, "r" if self.shared else "a+")
+        except FileNotFoundError:
+            if not self.shared:
+                _close(folder_fd)
+                raise
+            self.folder_fd = folder_fd  # no run ever took the file lock here: the folder's is enough
+            return True
+        try:
+            fcntl.flock(handle, mode | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.close()
             _close(folder_fd)
@@ -86,13 +104,13 @@ class OutputLock:
         self.folder_fd = None
 
 
-def _lock_folder(folder: Path) -> int | None:
+def _lock_folder(folder: Path, mode: int = fcntl.LOCK_EX) -> int | None:
     """A descriptor holding an flock on `folder`; -1 when another process holds it; None when the
     file system cannot flock a folder (then the file lock alone decides)."""
     while True:
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             return -1

@@ -50,6 +50,16 @@ def partition_dir(source: str, month: str | None) -> str:
     return f"source={encode_value(source)}/month={month if month is not None else HIVE_NULL}"
 
 
+def partition_key(source: str, date_text: str | None) -> PartitionKey:
+    """A partition's key from the manifest's spelling (source, ISO date text or NULL for undated)."""
+    return source, month_of(date_text)
+
+
+def describe_partition(source: str, month: str | None) -> str:
+    """A partition for people (plans, messages): `source=新浪财经 month=2021-08`, `... month=(undated)`."""
+    return f"source={source} month={month if month is not None else '(undated)'}"
+
+
 def parse_partition_dir(relative: str) -> PartitionKey:
     """Inverse of partition_dir (the folder part of a data file's relative path)."""
     source_part, month_part = relative.split("/")[:2]
@@ -139,6 +149,12 @@ class Layout:
         return sorted(self.articles.glob(f"source=*/date=*/{LEGACY_PART_FILE}"))
 
 
+def dataset_folders(out_dir: str | Path) -> tuple[Path, ...]:
+    """Every folder a run writes under the out dir (never read as raw input)."""
+    out = Path(out_dir)
+    return tuple(out / name for name in (ARTICLES_DIR, REJECTS_DIR, STATE_DIR, STAGING_DIR))
+
+
 # Module-level spellings kept for the callers that hold only an out dir.
 def articles_root(out_dir: str | Path) -> Path:
     return Layout(out_dir).articles
@@ -162,6 +178,12 @@ def runs_file(out_dir: str | Path) -> Path:
 
 def lock_file(out_dir: str | Path) -> Path:
     return Layout(out_dir).lock
+
+
+def dataset_folders(out_dir: str | Path) -> tuple[Path, ...]:
+    """Every folder a run writes under the out dir."""
+    out = Path(out_dir)
+    return tuple(out / name for name in (ARTICLES_DIR, REJECTS_DIR, STATE_DIR, STAGING_DIR))
 
 
 def staging_root(out_dir: str | Path) -> Path:

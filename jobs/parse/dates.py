@@ -10,12 +10,13 @@ from jobs.errors import Rejected
 from schemas.article import RejectReason
 
 UTC = dt.timezone.utc
-_RFC822 = re.compile(r"^(?:[A-Za-z]{3},?\s+)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s")  # the weekday is optional
+_RFC822 = re.compile(r"^(?:[A-Za-z]{3},?\s+)?\d{1,2}\s+[A-Za-z]{3}\s+(\d{2,4})\s")  # the weekday is optional
 _FALLBACK_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y-%m-%d %H:%M", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d")
 
 
 # What a generator writes when the feed item had no date: kept as an undated article, not rejected.
-NO_DATE_WORDS = frozenset({"invalid date", "undefined", "null", "none", "nan", "nat", "n/a"})
+# `~` is YAML's other spelling of null (every scalar is read as a string, so `date: ~` arrives as "~").
+NO_DATE_WORDS = frozenset({"invalid date", "undefined", "null", "~", "none", "nan", "nat", "n/a"})
 
 
 def parse_published_at(value: object) -> dt.datetime | None:
@@ -53,9 +54,15 @@ def _parse(text: str) -> dt.datetime | None:
             return dt.datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=UTC)
         except ValueError:
             return None
-    if _RFC822.match(text):
+    if rfc822 := _RFC822.match(text):
         try:
-            return email.utils.parsedate_to_datetime(text)
+            parsed = email.utils.parsedate_to_datetime(text)
+            # The email module widens any year below 100 (RFC 822's two-digit years: 22 -> 2022), even
+            # one written with four digits: `0001` would become 2001. A year of 3+ digits is taken as written.
+            written = rfc822.group(1)
+            if len(written) > 2 and parsed.year != int(written):
+                parsed = parsed.replace(year=int(written))
+            return parsed
         except (TypeError, ValueError, IndexError, OverflowError):
             return None
     try:

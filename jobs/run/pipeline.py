@@ -28,7 +28,7 @@ from jobs.run.engine import Engine, engine_for
 from jobs.run.map import map_files
 from jobs.run.migrate import migrate_if_needed
 from jobs.run.options import EventSink, RunOptions, RunReport, Selection
-from jobs.run.plan import ReprocessPlan, plan_ingest, plan_rebuild
+from jobs.run.plan import ReprocessPreview, plan_ingest, plan_rebuild
 from jobs.run.recover import recover
 from jobs.run.reduce import reduce_partitions
 from jobs.run.vacuum import vacuum_table
@@ -42,18 +42,23 @@ def ingest(options: RunOptions, on_event: EventSink | None = None) -> RunReport:
     return _run_command("ingest", options, on_event)
 
 
-def plan_reprocess(options: RunOptions, selection: Selection) -> ReprocessPlan:
-    """What `reprocess` would rebuild; reads the manifest and the table's snapshot only."""
+def plan_reprocess(options: RunOptions, selection: Selection) -> ReprocessPreview:
+    """What `reprocess` would rebuild; reads the manifest only."""
     _check_options(options)
-    state = open_state(options.out_dir, lambda message: None, repair=False)  # no lock: never rebuilds
-    try:
-        return plan_rebuild(options, state, selection)
-    finally:
-        state.close()
+    _check_selection(selection)
+    # A running run's manifest and partitions are half-way: say it is locked (exit 3) rather than
+    # preview what it is changing. A shared lock: dry runs never wait for each other.
+    with OutputLock(options.out_dir, options.wait_seconds, shared=True):
+        state = open_state(options.out_dir, lambda message: None, repair=False)  # never rebuilds
+        try:
+            return plan_rebuild(options, state, selection).preview(selection.prune)
+        finally:
+            state.close()
 
 
 def reprocess(options: RunOptions, selection: Selection, on_event: EventSink | None = None) -> RunReport:
     """Rebuild the selected partitions from the raw files, under the same atomic guarantees."""
+    _check_selection(selection)
     return _run_command("reprocess", options, on_event, selection)
 
 
@@ -83,6 +88,7 @@ def _run_command(command: str, options: RunOptions, on_event: EventSink | None,
 
 def _plan_and_ingest(run: "_Run", options: RunOptions, state: State, emit: EventSink) -> None:
     run.report.files_seen, work = plan_ingest(options, state, run.warn)
+    run.report.unchanged = run.report.files_seen - len(work)  # same size and mtime: not even read
     emit("planned", {"files_seen": run.report.files_seen, "to_parse": len(work)})
     run.execute(work)
 
@@ -191,7 +197,7 @@ class _Run:
         if forget:
             self.state.add_forgotten(run_id, sorted(forget))
         statuses, reasons = self.state.outcome_counts(run_id)
-        self.report.unchanged = statuses.get(FileStatus.UNCHANGED, 0)
+        self.report.unchanged += statuses.get(FileStatus.UNCHANGED, 0)  # read, and the same bytes
         self.report.files_parsed = sum(statuses.get(s, 0) for s in (FileStatus.ARTICLE, FileStatus.REJECT))
         self.report.rejects = statuses.get(FileStatus.REJECT, 0)
         self.report.rejects_by_reason = {reason: count for reason, count in reasons.items()}
@@ -247,8 +253,17 @@ def _check_options(options: RunOptions) -> None:
         raise UsageError(f"raw dir {options.raw_dir} does not exist or is not a folder")
     if options.workers < 1:
         raise UsageError("--workers must be at least 1")
+    if options.max_bytes < 1:
+        raise UsageError(f"--max-bytes must be at least 1, not {options.max_bytes}")
+    if options.max_reject_ratio < 0:
+        raise UsageError(f"--max-reject-ratio must be 0 or more, not {options.max_reject_ratio}")
     if options.engine_name not in ("local", "dask"):
         raise UsageError(f"--engine must be local or dask, not {options.engine_name}")
     if options.scheduler and options.engine_name != "dask":
         raise UsageError("--scheduler needs --engine dask")
+
+
+def _check_selection(selection: Selection) -> None:
+    if selection.date_from and selection.date_to and selection.date_from > selection.date_to:
+        raise UsageError(f"--from {selection.date_from} is after --to {selection.date_to}: nothing could match")
 

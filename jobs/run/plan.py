@@ -19,13 +19,15 @@ from pathlib import Path
 from jobs.errors import DamagedFile, manifest_damage
 from jobs.lake.damaged import row_count
 from jobs.lake.manifest import State
-from jobs.lake.paths import Layout, PartitionKey, manifest_file, month_of, partition_order
+from jobs.lake.paths import (Layout, PartitionKey, dataset_folders, describe_partition, manifest_file, month_of,
+                             partition_key, partition_order)
 from jobs.lake.table import ArticlesTable
 from jobs.parse import PARSER_VERSION
 from jobs.run.discover import RawFile, UnlistedFolder, discover
 from jobs.run.options import RunOptions, Selection
 from jobs.run.work import WorkItem
 from schemas.article import RejectReason
+from schemas.raw_path import raw_file_path
 from schemas.state import FileStatus
 
 Warn = Callable[[str], None]
@@ -42,6 +44,7 @@ class ReprocessPlan:
     # deleted, so their rows are kept, even with --prune.
     unreachable: list[str] = field(default_factory=list)
     damaged: list[PartitionKey] = field(default_factory=list)  # partition files whose footer is unreadable
+    rows_by_partition: dict[PartitionKey, int] = field(default_factory=dict)  # rows each partition file holds now
 
     def history(self, prune: bool) -> set[str]:
         """Raw paths whose existing rows survive the rebuild (they cannot be reparsed)."""
@@ -51,11 +54,60 @@ class ReprocessPlan:
         """Raw paths the manifest forgets (--prune: really gone, not merely unreachable)."""
         return set(self.missing) if prune else set()
 
+    def preview(self, prune: bool) -> "ReprocessPreview":
+        """What `reprocess` without --yes shows: typed, partitions in the order the run takes them."""
+        rows_of = self.rows_by_partition
+        planned = tuple(PlannedPartition(source, month, len(paths), rows_of.get((source, month), 0))
+                        for (source, month), paths in sorted(self.partitions.items(),
+                                                            key=lambda item: partition_order(item[0])))
+        damaged = tuple(p for p in planned if (p.source, p.month) in set(self.damaged))
+        return ReprocessPreview(planned, damaged, files_to_reparse=len(self.files), rows_to_replace=self.rows,
+                                missing_files=len(self.missing), unreachable_files=len(self.unreachable),
+                                rejects_to_retry=len(self.rejects_to_retry), prune=prune)
+
     def warnings(self) -> list[str]:
         found = []
         if self.unreachable:
             found.append(f"{len(self.unreachable)} raw files could not be reached (not deleted: their rows are kept):"
                          f" {', '.join(self.unreachable[:5])}{' ...' if len(self.unreachable) > 5 else ''}")
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedPartition:
+    """One partition `reprocess` would rebuild."""
+    source: str
+    month: str | None  # None: the undated partition
+    raw_files: int  # raw files whose rows live there now
+    rows: int  # rows its file holds now (0 when unreadable or absent)
+
+    def describe(self) -> str:
+        return describe_partition(self.source, self.month)
+
+
+@dataclass(frozen=True, slots=True)
+class ReprocessPreview:
+    """`reprocess` without --yes: what the run would do. Partitions sorted by `partition_order`."""
+    partitions: tuple[PlannedPartition, ...]
+    damaged: tuple[PlannedPartition, ...]  # unreadable files: rebuilt from the raw files alone
+    files_to_reparse: int
+    rows_to_replace: int
+    missing_files: int  # raw files gone from disk
+    unreachable_files: int  # raw files that could not be stat'ed (kept)
+    rejects_to_retry: int
+    prune: bool
+
+    def lines(self, limit: int = 50) -> list[str]:
+        kept = "their rows would be dropped" if self.prune else "their rows are kept"
+        found = [f"would rebuild {len(self.partitions)} partitions: reparse {self.files_to_reparse} files, "
+                 f"replace {self.rows_to_replace} rows; {self.missing_files} raw files are gone ({kept}); "
+                 f"{self.rejects_to_retry} rejects retried. Add --yes to do it."]
+        if self.unreachable_files:
+            found.append(f"  {self.unreachable_files} raw files could not be reached: their rows are kept")
+        found += [f"  unreadable, rebuilt from the raw files alone: {p.describe()}" for p in self.damaged]
+        found += [f"  {p.describe()}" for p in self.partitions[:limit]]
+        if len(self.partitions) > limit:
+            found.append(f"  ... and {len(self.partitions) - limit} more")
         return found
 
 
@@ -65,7 +117,7 @@ def plan_ingest(options: RunOptions, state: State, warn: Warn | None = None) -> 
     A folder that cannot be listed is a warning through `warn`; its files keep their rows.
     """
     unlisted: list[UnlistedFolder] = []
-    files = list(discover(str(options.raw_dir), options.globs, unlisted))
+    files = list(discover(str(options.raw_dir), options.globs, unlisted, never_raw_input(options)))
     with _manifest_read(options):
         known = state.known_files()
     work = [WorkItem(f.raw_path, f.size, f.mtime_ns, _reusable_sha(known.get(f.raw_path)), f.raw_path in known,
@@ -77,6 +129,17 @@ def plan_ingest(options: RunOptions, state: State, warn: Warn | None = None) -> 
     del known
     work += _orphaned_siblings(state, work, files)
     return len(files), work
+
+
+def never_raw_input(options: RunOptions) -> tuple[str, ...]:
+    """Folders discovery must not enter: the out dir when it lies inside the raw dir, or, when it is the
+    raw dir itself, the folders a run writes there. The dataset is never its own input."""
+    try:
+        same = os.path.samefile(options.raw_dir, options.out_dir)
+    except OSError:
+        same = False
+    folders = dataset_folders(options.out_dir) if same else (Path(options.out_dir),)
+    return tuple(str(folder) for folder in folders)
 
 
 def _unlisted_warning(folder: UnlistedFolder, known: dict) -> str:
@@ -128,7 +191,7 @@ def plan_rebuild(options: RunOptions, state: State, selection: Selection) -> Rep
     with _manifest_read(options):
         article_files = list(state.article_files())
     for raw_path, source, date_text, version in article_files:
-        key = (source, month_of(date_text))
+        key = partition_key(source, date_text)
         if not everything and not _in_selection(key, selection):
             continue
         by_partition.setdefault(key, set()).add(raw_path)
@@ -139,14 +202,15 @@ def plan_rebuild(options: RunOptions, state: State, selection: Selection) -> Rep
     paths = sorted(p for ps in by_partition.values() for p in ps)
     present, missing, unreachable = split_present(options.raw_dir, paths)
     retry = split_present(options.raw_dir, state.reject_paths())[0] if everything else []
-    rows, damaged = 0, []
+    rows_by_partition, damaged = {}, []
     current = ArticlesTable(options.out_dir).files_by_partition() if ArticlesTable(options.out_dir).exists() else {}
     for key in by_partition:
         try:
-            rows += _partition_rows(options.out_dir, key, current.get(key, []))
+            rows_by_partition[key] = _partition_rows(options.out_dir, key, current.get(key, []))
         except DamagedFile:
             damaged.append(key)  # rebuilt from the raw files alone
-    return ReprocessPlan(by_partition, present, missing, retry, rows, unreachable, sorted(damaged, key=partition_order))
+    return ReprocessPlan(by_partition, present, missing, retry, sum(rows_by_partition.values()), unreachable,
+                         sorted(damaged, key=partition_order), rows_by_partition)
 
 
 @contextmanager
@@ -189,7 +253,7 @@ def split_present(raw_dir: Path, paths: Iterable[str]) -> tuple[list[RawFile], l
     to stat (a folder without permission) is unreachable, never taken for a deletion."""
     present, missing, unreachable = [], [], []
     for raw_path in paths:
-        path = os.path.join(raw_dir, raw_path)
+        path = raw_file_path(raw_dir, raw_path)
         try:
             stat = os.stat(path)
             present.append(RawFile(raw_path, stat.st_size, stat.st_mtime_ns))

@@ -25,6 +25,7 @@ from jobs.lake.table import DataFile
 from jobs.parse.frame import REJECT_BATCH_SCHEMA, RunStamp, article_table, to_table
 from jobs.parse.record import parse_article
 from schemas.article import RejectReason
+from schemas.raw_path import raw_file_path
 from schemas.state import OUTCOME_SCHEMA, FileStatus
 
 
@@ -61,7 +62,7 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
         outcome = {"raw_path": item.raw_path, "size": item.size, "mtime_ns": item.mtime_ns}
         try:
             try:
-                data = _read(os.path.join(job.raw_dir, item.raw_path), item, job.max_bytes)
+                data = _read(raw_file_path(job.raw_dir, item.raw_path), item, job.max_bytes)
             except FileNotFoundError:
                 if item.known_sha256 is not None:  # gone since listing: like any vanished file, keep its history
                     outcomes.append(outcome | {"status": FileStatus.UNCHANGED.value, "sha256": item.known_sha256})
