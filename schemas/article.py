@@ -61,7 +61,7 @@ ARTICLE_COLUMNS: tuple[Column, ...] = (
     Column("source", pa.string(), "Feed the article came from: front-matter author, else the second category, else the raw path's source folder (partition key).", nullable=False),
     Column("date", pa.date32(), "UTC calendar date of published_at (partition key); null for an undated article (folder `date=__HIVE_DEFAULT_PARTITION__`)."),
     Column("title", pa.string(), "Title from the front matter, entities decoded, trimmed; null when blank."),
-    Column("published_at", UTC_TIMESTAMP, "Publication instant in UTC (naive crawl-time dates are taken as UTC); null when the front matter has no date or `Invalid Date`."),
+    Column("published_at", UTC_TIMESTAMP, "Publication instant in UTC (naive crawl-time dates are taken as UTC); null when the front matter has no date or `Invalid Date`, or an implausible one (before 1995, after the run) that neither the body nor the raw path restates (see extra)."),
     Column("author", pa.string(), "Front-matter author as written (Markdown links reduced to their text).", dictionary=True),
     Column("category", pa.string(), "First category (e.g. 金融, 新媒体).", dictionary=True),
     Column("channel", pa.string(), "Third category, the feed's channel, when present.", dictionary=True),
