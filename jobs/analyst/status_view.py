@@ -30,8 +30,7 @@ def render_status(info: dict[str, Any], stream: TextIO) -> None:
             rejects.add_row(row["reason"], str(row["files"]))
         console.print(rejects)
     if info["implausible_dates_per_source"]:
-        implausible = Table(title="implausible front-matter dates (re-dated from the body or path, else undated)",
-                            title_justify="left", box=None)
+        implausible = Table(title="implausible dates", title_justify="left", box=None)  # re-dated from body or path, else undated
         for name, justify in (("source", "left"), ("rows", "right"), ("undated", "right")):
             implausible.add_column(name, justify=justify)
         for row in info["implausible_dates_per_source"]:
