@@ -100,7 +100,6 @@ _TABLE = re.compile(r"<table", re.IGNORECASE)
 _HAS_IMG = re.compile(r"<img", re.IGNORECASE)
 _HAS_LINK = re.compile(r"<a\s", re.IGNORECASE)
 _HAS_PRE = re.compile(r"<pre", re.IGNORECASE)
-_HAS_MEDIA = re.compile(r"<(?:video|audio)", re.IGNORECASE)
 # A blank line, unless what follows is a table cell (whitespace between cells is not a paragraph break).
 _BLANK_LINE = re.compile(rf"\n[^\S\n]*\n\s*+(?!{_CELL_MARK})")
 _MARKS_IN_PRE = re.compile(rf"\n?{PARAGRAPH_BREAK}+\n?")
@@ -158,7 +157,7 @@ def extract(html: str, source: str = "", generic: bool = True, title: str | None
     image_urls = _image_urls(image_nodes, rule) if image_nodes else []
     # attrs.get reads one attribute; .attributes would build a dict of all of them.
     link_urls = urls.clean_list(n.attrs.get("href") or "" for n in link_nodes) if link_nodes else []
-    media_fallback = _media_fallback(tree) if generic and _HAS_MEDIA.search(html) else frozenset()
+    media_fallback = _media_fallback(tree) if generic and ("<video" in html or "<audio" in html) else frozenset()
     link_share: dict[str, tuple[float, int]] | None = None
     if generic and link_nodes:
         for node in link_nodes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import re
+from collections.abc import Callable
 
 from jobs.errors import Rejected
 
@@ -88,15 +89,16 @@ def implausible_reason(published_at: dt.datetime, run_time: dt.datetime) -> str 
 
 
 def settle_implausible(published_at: dt.datetime | None, front_matter: object, run_time: dt.datetime,
-                       stated_in_body: list[str], raw_path: str) -> tuple[dt.datetime | None, dict | None]:
+                       stated_in_body: Callable[[], list[str]], raw_path: str) -> tuple[dt.datetime | None, dict | None]:
     """(instant to keep, note for `extra`): a plausible date as is; else one the body or the raw path states; else None.
 
-    `stated_in_body`: the body's date-only lines. Dates inside sentences are events, not the post's date.
+    `stated_in_body` gives the body's date-only lines (asked only for an implausible date). Dates inside
+    sentences are events, not the post's date.
     """
     if published_at is None or (reason := implausible_reason(published_at, run_time)) is None:
         return published_at, None
     note = {"front_matter": str(front_matter), "reason": reason, "used": None}
-    for origin, texts in (("body", stated_in_body), ("raw_path", [raw_path])):
+    for origin, texts in (("body", stated_in_body()), ("raw_path", [raw_path])):
         for text in texts:
             stated = _stated_instant(text)
             if stated is not None and implausible_reason(stated, run_time) is None:

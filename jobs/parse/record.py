@@ -39,7 +39,7 @@ def parse_article(data: bytes, raw_path: str, run_time: dt.datetime | None = Non
     title = _as_text(metadata.get("title"))
     body = extract(body_html, source, title=title)
     published_at, date_note = settle_implausible(published_at, metadata.get("date"), run_time or dt.datetime.now(dt.timezone.utc),
-                                                 _date_lines(body.paragraphs, body.fields), raw_path)
+                                                 lambda: _date_lines(body.paragraphs, body.fields), raw_path)
     text_joined = "\n".join(body.paragraphs)
     return {
         "article_id": article_id(source, published_at, title, text_joined),

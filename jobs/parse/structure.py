@@ -21,11 +21,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 
 LINK_LINE_MAX = 80  # characters: a row of tags or a navigation line is short; a sentence with a link is not one
 LINK_SHARE_MIN = 0.6  # of the line's non-space characters inside <a href>
 ECHO_MIN_KEY = 4  # a title shorter than this (after normalising) is too common a string to echo
 DATE_LINE_MAX = 48
+ECHO_MAX_EXTRA = 40  # characters an echo may add to the title (a date, separators)
 
 FAMILIES = {
     "link_line": "a short edge line made mostly of link text: tags, navigation, buttons, previous/next post",
@@ -43,15 +45,18 @@ class Page:
     title: str | None = None
     link_share: dict[str, tuple[float, int]] = field(default_factory=dict)  # paragraph -> (share of its text in links, links)
     media_fallback: frozenset[str] = frozenset()  # paragraphs that are a media element's fallback text
-    title_key: str = field(init=False, default="")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "title_key", text_key(self.title) if self.title else "")
+    @cached_property
+    def title_key(self) -> str:  # only an article whose first line is about the title's length needs it
+        return text_key(self.title) if self.title else ""
+
+
+_NOT_ALNUM = re.compile(r"[\W_]+")
 
 
 def text_key(text: str) -> str:
     """Letters and digits only, width-folded and case-folded: `AI 芯片：发布` and `AI芯片_发布` agree."""
-    return "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if ch.isalnum())
+    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
@@ -77,7 +82,7 @@ _EMPTY_LABEL = re.compile(r"^(?:[^\s。！？!?.,，：:]{1,8}|[A-Za-z][A-Za-z ]
 
 
 def is_date_line(paragraph: str) -> bool:
-    return len(paragraph) <= DATE_LINE_MAX and any(ch.isdigit() for ch in paragraph) and _DATE_ONLY.match(paragraph) is not None
+    return len(paragraph) <= DATE_LINE_MAX and _DATE_ONLY.match(paragraph) is not None  # every form holds a digit
 
 
 def family(paragraph: str, head: bool, page: Page) -> str | None:
@@ -96,8 +101,12 @@ def family(paragraph: str, head: bool, page: Page) -> str | None:
 
 
 def _echoes_title(paragraph: str, page: Page) -> bool:
+    title = page.title
+    # An echo is the title, give or take punctuation and a date: about its length (most first lines are longer).
+    if not title or not len(title) // 2 <= len(paragraph) <= len(title) + ECHO_MAX_EXTRA:
+        return False
     title_key = page.title_key
-    if len(title_key) < ECHO_MIN_KEY or len(paragraph) > 3 * len(page.title or "") + 40:
+    if len(title_key) < ECHO_MIN_KEY:
         return False
     key = text_key(paragraph)
     if key == title_key:
