@@ -266,7 +266,9 @@ def our_texts(articles: list[Article]) -> dict[str, str]:
     texts = {}
     for article in articles:
         try:
-            texts[article.relative_path] = parse_article(article.data, article.relative_path)["text"]
+            record = parse_article(article.data, article.relative_path)
+            # A dict before the typed record (c07289c and older trees), an ArticleRecord after.
+            texts[article.relative_path] = record["text"] if isinstance(record, dict) else record.text
         except Rejected:
             texts[article.relative_path] = ""
     return texts

@@ -63,7 +63,7 @@ ARTICLE_COLUMNS: tuple[Column, ...] = (
     Column("date", pa.date32(), "UTC calendar date of published_at; null for an undated article. Rows of a partition are sorted by date, then published_at, and each file's date range is in the table's statistics."),
     Column("month", pa.string(), "`YYYY-MM` of date (partition key, with source); null for an undated article (folder `month=__HIVE_DEFAULT_PARTITION__`).", added_in=4),
     Column("title", pa.string(), "Title from the front matter, entities decoded, trimmed; null when blank."),
-    Column("published_at", UTC_TIMESTAMP, "Publication instant in UTC (naive crawl-time dates are taken as UTC); null when the front matter has no date or `Invalid Date`."),
+    Column("published_at", UTC_TIMESTAMP, "Publication instant in UTC (naive crawl-time dates are taken as UTC); null when the front matter has no date or `Invalid Date`, or an implausible one (before 1995, after the run) that neither the body nor the raw path restates (see extra)."),
     Column("author", pa.string(), "Front-matter author as written (Markdown links reduced to their text).", dictionary=True),
     Column("category", pa.string(), "First category (e.g. 金融, 新媒体).", dictionary=True),
     Column("channel", pa.string(), "Third category, the feed's channel, when present.", dictionary=True),

@@ -19,6 +19,7 @@ from jobs.analyst.query import connect
 from jobs.analyst.report import UNKNOWN_SOURCE, reject_source
 from jobs.analyst.verify import damaged_file_error
 from jobs.errors import ArticleLakeError, UsageError
+from jobs.parse.dates import IMPLAUSIBLE_KEY
 from schemas.state import RunStatus
 
 FINISHED_RUN_STATUSES = (RunStatus.OK.value, RunStatus.TOO_MANY_REJECTS.value)  # runs that committed their work
@@ -51,6 +52,9 @@ def _status(out: Path, last_runs: int, as_of: dt.date | None, thresholds: Thresh
     sources = _frame(connection, "SELECT source, count(*) AS rows, min(date)::VARCHAR AS first_date, max(date)::VARCHAR AS last_date,"
                                  " count(*) FILTER (date IS NULL) AS undated FROM articles GROUP BY source ORDER BY source")
     rejects = _frame(connection, "SELECT raw_path, reason, run_id FROM rejects")
+    # Rows whose front-matter date could not be right (parse: dates.settle_implausible); kept undated or re-dated.
+    implausible = _frame(connection, "SELECT source, count(*) AS rows, count(*) FILTER (date IS NULL) AS undated FROM articles"
+                                     " WHERE contains(extra, $key) GROUP BY source ORDER BY source", {"key": f'"{IMPLAUSIBLE_KEY}"'})
     health = feed_health(
         daily=_frame(connection, "SELECT source, date, count(*) AS articles FROM articles GROUP BY ALL"),
         recent=_frame(connection, "SELECT source, published_at FROM articles WHERE published_at < $now"
@@ -71,6 +75,7 @@ def _status(out: Path, last_runs: int, as_of: dt.date | None, thresholds: Thresh
         "first_date": totals[2],
         "last_date": totals[3],
         "undated": totals[4],
+        "implausible_dates": int(implausible["rows"].sum()) if implausible.height else 0,
         "rejects": rejects.height,
         "size_bytes": _size_on_disk(out),
         "flags_raised": sum(len(feed["flags"]) for feed in health),
@@ -78,6 +83,7 @@ def _status(out: Path, last_runs: int, as_of: dt.date | None, thresholds: Thresh
         "last_run_id": last_run_id,
         "feeds": health,
         "rows_per_source": sources.to_dicts(),
+        "implausible_dates_per_source": implausible.to_dicts(),
         "rejects_by_reason": by_reason.to_dicts(),
         "last_runs": runs.head(int(last_runs)).to_dicts(),
     }

@@ -15,7 +15,7 @@ def render_status(info: dict[str, Any], stream: TextIO) -> None:
     console = Console(file=stream, width=None if stream.isatty() else WIDTH_OFF_TERMINAL, highlight=False,
                       soft_wrap=False)
     console.print(f"{info['articles']} articles from {info['sources']} sources, {info['first_date']} .. {info['last_date']}; "
-                  f"{info['undated']} undated; {info['rejects']} rejects; {info['size_bytes'] / 1e6:.1f} MB on disk",
+                  f"{info['undated']} undated; {info['implausible_dates']} with an implausible date; {info['rejects']} rejects; {info['size_bytes'] / 1e6:.1f} MB on disk",
                   markup=False)
     console.print(f"feed health as of {info['as_of']}: {info['flags_raised']} flag(s) raised", markup=False)
     console.print(_feeds_table(info))
@@ -29,6 +29,13 @@ def render_status(info: dict[str, Any], stream: TextIO) -> None:
         for row in info["rejects_by_reason"]:
             rejects.add_row(row["reason"], str(row["files"]))
         console.print(rejects)
+    if info["implausible_dates_per_source"]:
+        implausible = Table(title="implausible dates", title_justify="left", box=None)  # re-dated from body or path, else undated
+        for name, justify in (("source", "left"), ("rows", "right"), ("undated", "right")):
+            implausible.add_column(name, justify=justify)
+        for row in info["implausible_dates_per_source"]:
+            implausible.add_row(Text(row["source"]), str(row["rows"]), str(row["undated"]))
+        console.print(implausible)
     console.print(_runs_table(info["last_runs"]))
 
 

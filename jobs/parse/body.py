@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from jobs.parse import boilerplate, urls
+from jobs.parse import boilerplate, structure, urls
 from jobs.parse.lifted import LiftedFields
 from jobs.parse.sources import SourceRule, rule_for
 
@@ -40,7 +40,10 @@ _PRE_TOKEN = "\ue000"  # private-use: stands in for a <pre> block until the end
 _CELL_MARK = "\ue001"  # private-use: starts a table cell; becomes a space
 _PROSE_OPEN = "\ue002"  # private-use: a prose block (<p>, <li>, <h1>...) opens; its newlines are spaces
 _PROSE_CLOSE = "\ue003"  # private-use: a prose block closes
-_PRIVATE_MARKS = {ord(_PRE_TOKEN): None, ord(_CELL_MARK): None, ord(_PROSE_OPEN): None, ord(_PROSE_CLOSE): None}
+_LINK_OPEN = "\ue004"  # private-use: an <a href> starts (the structural screen weighs link text)
+_LINK_CLOSE = "\ue005"  # private-use: it ends
+_LINK_MARKS = {ord(_LINK_OPEN): None, ord(_LINK_CLOSE): None}
+_PRIVATE_MARKS = {ord(_PRE_TOKEN): None, ord(_CELL_MARK): None, ord(_PROSE_OPEN): None, ord(_PROSE_CLOSE): None, **_LINK_MARKS}
 _PRE_PARAGRAPH = re.compile(rf"\A{_PRE_TOKEN}(\d+)\Z")
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 BLOCK_TAGS = (
@@ -126,12 +129,16 @@ class Body:
     fields: LiftedFields = field(default_factory=LiftedFields)
 
 
-def extract(html: str, source: str = "", generic: bool = True) -> Body:
-    """Clean paragraphs, images and links of one body; `generic=False` skips the boilerplate layer (tests compare)."""
+def extract(html: str, source: str = "", generic: bool = True, title: str | None = None) -> Body:
+    """Clean paragraphs, images and links of one body; `generic=False` skips the boilerplate layer (tests compare).
+
+    `title` lets the structural screen drop a first line that repeats it.
+    """
     rule = rule_for(source)
     fields = LiftedFields()
     html = rule.prepare_html(html, fields)
-    if _PRE_TOKEN in html or _CELL_MARK in html or _PROSE_OPEN in html or _PROSE_CLOSE in html:  # no forged markers
+    if (_PRE_TOKEN in html or _CELL_MARK in html or _PROSE_OPEN in html or _PROSE_CLOSE in html
+            or _LINK_OPEN in html or _LINK_CLOSE in html):  # no forged markers
         html = html.translate(_PRIVATE_MARKS)
     dropped = _TAG_SCAN.findall(html)  # names of dropped elements; "" for each literal-tag candidate
     if "" in dropped:
@@ -150,18 +157,34 @@ def extract(html: str, source: str = "", generic: bool = True) -> Body:
     image_urls = _image_urls(image_nodes, rule) if image_nodes else []
     # attrs.get reads one attribute; .attributes would build a dict of all of them.
     link_urls = urls.clean_list(n.attrs.get("href") or "" for n in link_nodes) if link_nodes else []
+    media_fallback = _media_fallback(tree) if generic and ("<video" in html or "<audio" in html) else frozenset()
+    link_share: dict[str, tuple[float, int]] | None = None
+    if generic and link_nodes:
+        for node in link_nodes:
+            node.insert_before(_LINK_OPEN)
+            node.insert_after(_LINK_CLOSE)
+        link_share = {}
     verbatim = _lift_pre_blocks(tree) if _HAS_PRE.search(html) else []
     root = tree.body or tree.root
     text = root.text(deep=True) if root is not None else ""
-    paragraphs = split_paragraphs(text)
+    paragraphs = split_paragraphs(text, link_share)
     if verbatim:
         paragraphs = [_restore_pre(p, verbatim) for p in paragraphs]
         paragraphs = [p for p in paragraphs if p]
     paragraphs = join_bare_labels(paragraphs)
     paragraphs = rule.clean_paragraphs(paragraphs, fields)
     if generic:
-        paragraphs = boilerplate.clean(paragraphs, fields)
+        page = structure.Page(title, link_share or {}, media_fallback)
+        paragraphs = boilerplate.clean(paragraphs, fields, page)
     return Body(paragraphs, image_urls, link_urls, fields)
+
+
+def _media_fallback(tree: LexborHTMLParser) -> frozenset[str]:
+    """The paragraphs of what <video> and <audio> hold besides their sources: text only a browser without them shows."""
+    found: set[str] = set()
+    for node in tree.css("video, audio"):
+        found.update(split_paragraphs(node.text(deep=True)))
+    return frozenset(found)
 
 
 def _escape_unknown_tag(found: re.Match[str]) -> str:
@@ -260,6 +283,8 @@ def _lift_pre_blocks(tree: LexborHTMLParser) -> list[str]:
         text = node.text(deep=True)
         if PARAGRAPH_BREAK in text or _CELL_MARK in text:  # <br> or block tags inside the <pre>
             text = _MARKS_IN_PRE.sub("\n", text).replace(_CELL_MARK, " ")
+        if _LINK_OPEN in text:
+            text = text.translate(_LINK_MARKS)
         blocks.append(textwrap.dedent(text.strip("\n")).strip())  # paragraphs are trimmed; relative indents stay
         node.replace_with(f"{PARAGRAPH_BREAK}{_PRE_TOKEN}{len(blocks) - 1}{PARAGRAPH_BREAK}")
     return blocks
@@ -270,7 +295,7 @@ def _restore_pre(paragraph: str, verbatim: list[str]) -> str:
     return verbatim[int(match.group(1))] if match else paragraph
 
 
-def split_paragraphs(text: str) -> list[str]:
+def split_paragraphs(text: str, link_share: dict[str, tuple[float, int]] | None = None) -> list[str]:
     """Text with paragraph separators -> trimmed, whitespace-collapsed paragraphs.
 
     A blank line splits a paragraph too (plain-text feeds), and a line break
@@ -278,12 +303,27 @@ def split_paragraphs(text: str) -> list[str]:
     text outside prose blocks, a line break after 。！？.!? or before a list
     marker ends a paragraph. Most newlines are source formatting next to a
     separator, so the regexes run only on chunks that still hold one after trimming.
+
+    Given `link_share`, the link marks (_LINK_OPEN/_LINK_CLOSE) are taken out of each chunk and
+    `link_share` gets, for each paragraph of a chunk that had link text, the share of its
+    non-space characters that were inside a link, and how many links it holds.
     """
     # Each of _INVISIBLE_CHARS by str.find: beats a regex class scan and a generator
     invisible = "\u200b" in text or "\u200c" in text or "\u200d" in text or "\u2060" in text or "\ufeff" in text or "\u00ad" in text
     paragraphs: list[str] = []
     depth = 0  # open prose blocks around the current chunk
+    weigh = link_share is not None and _LINK_OPEN in text
+    in_link = False  # a link runs on from an earlier chunk (it holds a block)
+    pending: tuple[int, list[str]] | None = None  # the previous chunk's first paragraph and link fragments
     for chunk in text.split(PARAGRAPH_BREAK):
+        if weigh:
+            if pending is not None:
+                _weigh_links(paragraphs, *pending, link_share)  # type: ignore[arg-type]
+                pending = None
+            if in_link or _LINK_OPEN in chunk or _LINK_CLOSE in chunk:
+                chunk, fragments, in_link = _link_fragments(chunk, in_link)
+                if fragments:
+                    pending = (len(paragraphs), fragments)
         if not chunk:
             continue
         first = chunk[0]
@@ -318,7 +358,45 @@ def split_paragraphs(text: str) -> list[str]:
             chunk = " ".join(html_lib.unescape(chunk).split())  # double-escaped feeds
         if chunk:
             paragraphs.append(chunk)
+    if pending is not None:
+        _weigh_links(paragraphs, *pending, link_share)  # type: ignore[arg-type]
     return paragraphs
+
+
+_LINK_MARK = re.compile(f"([{_LINK_OPEN}{_LINK_CLOSE}])")
+_NOT_TEXT = str.maketrans("", "", _CELL_MARK + _PROSE_OPEN + _PROSE_CLOSE + _INVISIBLE_CHARS)
+
+
+def _link_fragments(chunk: str, in_link: bool) -> tuple[str, list[str], bool]:
+    """The chunk without link marks, the non-space text of each link part in it, and whether a link is still open."""
+    pieces = _LINK_MARK.split(chunk)
+    fragments = []
+    for index in range(1, len(pieces), 2):  # the marks; the text after each is pieces[index + 1]
+        if in_link and (fragment := "".join(pieces[index - 1].translate(_NOT_TEXT).split())):
+            fragments.append(fragment)
+        in_link = pieces[index] == _LINK_OPEN
+    if in_link and (fragment := "".join(pieces[-1].translate(_NOT_TEXT).split())):
+        fragments.append(fragment)
+    return "".join(pieces[::2]), fragments, in_link
+
+
+def _weigh_links(paragraphs: list[str], start: int, fragments: list[str], link_share: dict[str, tuple[float, int]]) -> None:
+    """Share of link text in each paragraph one chunk gave (its link fragments found in order), and their number."""
+    next_fragment = 0
+    for paragraph in paragraphs[start:]:
+        letters = "".join(paragraph.split())
+        covered = position = 0
+        first_fragment = next_fragment
+        while next_fragment < len(fragments):
+            found = letters.find(fragments[next_fragment], position)
+            if found < 0:
+                break
+            covered += len(fragments[next_fragment])
+            position = found + len(fragments[next_fragment])
+            next_fragment += 1
+        if covered and letters:
+            weight = (covered / len(letters), next_fragment - first_fragment)
+            link_share[paragraph] = min(weight, link_share.get(paragraph, weight))  # a text seen twice: the weaker
 
 
 # A line break that ends a paragraph in plain text: after sentence-ending punctuation (not before a

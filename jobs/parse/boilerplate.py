@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from jobs.parse import structure
 from jobs.parse.lifted import LiftedFields
 
 HEAD_SLACK = 2  # kept lines allowed before the head scan stops
@@ -41,7 +42,8 @@ FAMILIES = {
     "view_more": "view / discuss / read-more links and engagement counters",
     "promo": "promos and contact lines: scan, follow, subscribe, add on WeChat, download the app",
     "footer": "copyright, reprint-policy, disclaimer and site footers",
-    "orphan": "a lone label or symbol left where a video or embed was dropped",
+    "orphan": "a lone label or symbol left where a video or embed was dropped, or a literal null/undefined",
+    **structure.FAMILIES,  # shapes, not phrasings: jobs/parse/structure.py
 }
 
 # Values of a credit/notice: stop at the next separator or sentence end.
@@ -177,6 +179,12 @@ PATTERNS: tuple[Pattern, ...] = (
     # --- lone labels and symbols --------------------------------------------------------------
     _p("orphan", "zh/en/ja", ANYWHERE, rf"^(?:{MEDIA_LABELS})\s*[:：]$", flags=re.IGNORECASE),
     _p("orphan", "any", ANYWHERE, r"^[+＋*＊•·●○◆◇■□▲△▼▽►▶◀→←↑↓»«›‹|｜/\\~～#＃=_\-–—…・.。,，]{1,6}$"),
+    _p("orphan", "any", EDGE, r"^(?:null|NULL|undefined|\[object Object\]|NaN)$"),
+    # The fallback text of a media element whose tag the feed lost (with the tag, body.py finds it by structure).
+    _p("media_fallback", "en/zh", EDGE, r"^(?:Sorry,? )?Your browser (?:does not|doesn't|cannot|can't) (?:support|play) (?:the |this |HTML5 )?"
+                                        r"(?:video|audio|media)(?: tag| element| file| format)?s?\.?$|"
+                                        r"^(?:抱歉，?)?(?:您|你)的浏览器(?:不支持|暂不支持|无法播放)(?:HTML5 ?)?(?:video|audio|视频|音频|播放)?(?:标签|播放)?[。！!.]?$",
+       flags=re.IGNORECASE),
 )
 
 _LONE_URL = re.compile(r"^https?://\S+$")
@@ -337,23 +345,32 @@ def match(paragraph: str, where: str) -> Pattern | None:
     return None if len(paragraph) > MAX_LINE else _SCREEN[where].first_match(paragraph)
 
 
-def clean(paragraphs: list[str], fields: LiftedFields) -> list[str]:
+def clean(paragraphs: list[str], fields: LiftedFields, page: structure.Page | None = None) -> list[str]:
     """Drop boilerplate lines from both ends (and lone labels anywhere); lift authors, outlets, URLs.
 
+    With a `page`, the structural screen (structure.py) judges the edge lines no pattern matched,
+    and a media element's fallback text goes wherever it stands; it never empties an article.
     Each dropped line is recorded in fields.boilerplate as (family, paragraph), for tests and reports.
     """
     n = len(paragraphs)
     if not n:
         return paragraphs
     drop: dict[int, Pattern] = {}
-    _scan(paragraphs, range(n), HEAD, HEAD_SLACK, drop)
-    _scan(paragraphs, range(n - 1, -1, -1), TAIL, TAIL_SLACK, drop)
+    _scan(paragraphs, range(n), HEAD, HEAD_SLACK, drop, page)
+    _scan(paragraphs, range(n - 1, -1, -1), TAIL, TAIL_SLACK, drop, page)
     orphan = _SCREEN_ANYWHERE.first_match
+    fallback = page.media_fallback if page is not None else ()
     for index, paragraph in enumerate(paragraphs):
-        if len(paragraph) <= 24 and index not in drop and (pattern := orphan(paragraph)) is not None:
+        if index in drop:
+            continue
+        if len(paragraph) <= 24 and (pattern := orphan(paragraph)) is not None:
             drop[index] = pattern
+        elif fallback and paragraph in fallback:
+            drop[index] = STRUCTURAL["media_fallback"]
     if not drop:
         return paragraphs
+    if len(drop) == n and any(pattern.where == STRUCTURE for pattern in drop.values()):
+        drop = {index: pattern for index, pattern in drop.items() if pattern.where != STRUCTURE}  # never emptied by shape alone
     _drop_lone_urls_after(paragraphs, drop)
     kept = []
     for index, paragraph in enumerate(paragraphs):
@@ -366,17 +383,31 @@ def clean(paragraphs: list[str], fields: LiftedFields) -> list[str]:
     return kept
 
 
-def _scan(paragraphs: list[str], indices: range, where: str, slack: int, drop: dict[int, Pattern]) -> None:
-    """Walk in from one end, marking matches; stop once `slack` kept lines have been passed."""
+STRUCTURE = "structure"  # the `where` of a structural verdict: an edge line judged by its shape
+STRUCTURAL = {family: Pattern(family, "any", STRUCTURE, re.compile(r"(?!)")) for family in structure.FAMILIES}
+
+
+def _scan(paragraphs: list[str], indices: range, where: str, slack: int, drop: dict[int, Pattern],
+          page: structure.Page | None) -> None:
+    """Walk in from one end, marking matches; stop once `slack` kept lines have been passed.
+
+    The structural screen is asked only while no kept line has been passed: at the very edge.
+    """
     first_match = _SCREEN[where].first_match
+    at_edge = page is not None
+    head = where == HEAD
     for index in indices:
         if index in drop:
             continue
         paragraph = paragraphs[index]
-        pattern = first_match(paragraph) if len(paragraph) <= MAX_LINE else None
-        if pattern is not None:
-            drop[index] = pattern
-            continue
+        if len(paragraph) <= MAX_LINE:
+            pattern = first_match(paragraph)
+            if pattern is None and at_edge and (shape := structure.family(paragraph, head, page)) is not None:  # type: ignore[arg-type]
+                pattern = STRUCTURAL[shape]
+            if pattern is not None:
+                drop[index] = pattern
+                continue
+        at_edge = False
         slack -= 1
         if slack < 0:
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import re
+from collections.abc import Callable
 
 from jobs.errors import Rejected
 from schemas.article import RejectReason
@@ -72,6 +73,53 @@ def _parse(text: str) -> dt.datetime | None:
     for fmt in _FALLBACK_FORMATS:
         try:
             return dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+# A feed post is not older than the web's feeds, nor later than the run that reads it (a day of clock skew allowed).
+EARLIEST_PLAUSIBLE = dt.datetime(1995, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = dt.timedelta(days=1)
+IMPLAUSIBLE_KEY = "_date_implausible"  # the key in `extra` saying what was done with an implausible date
+# A full date (year, month, day; a time optional) as a body line or a path spells it.
+_STATED = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-/._年]\s*(\d{1,2})\s*[-/._月]\s*(\d{1,2})(?!\d)\s*[日号]?"
+                     r"(?:[\sT_]*(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?")
+
+
+def implausible_reason(published_at: dt.datetime, run_time: dt.datetime) -> str | None:
+    """Why a front-matter instant cannot be a feed post's, or None when it can."""
+    if published_at < EARLIEST_PLAUSIBLE:
+        return f"before {EARLIEST_PLAUSIBLE.year}"
+    if published_at > run_time + FUTURE_SLACK:
+        return "more than a day after the run's time"
+    return None
+
+
+def settle_implausible(published_at: dt.datetime | None, front_matter: object, run_time: dt.datetime,
+                       stated_in_body: Callable[[], list[str]], raw_path: str) -> tuple[dt.datetime | None, dict | None]:
+    """(instant to keep, note for `extra`): a plausible date as is; else one the body or the raw path states; else None.
+
+    `stated_in_body` gives the body's date-only lines (asked only for an implausible date). Dates inside
+    sentences are events, not the post's date.
+    """
+    if published_at is None or (reason := implausible_reason(published_at, run_time)) is None:
+        return published_at, None
+    note = {"front_matter": str(front_matter), "reason": reason, "used": None}
+    for origin, texts in (("body", stated_in_body()), ("raw_path", [raw_path])):
+        for text in texts:
+            stated = _stated_instant(text)
+            if stated is not None and implausible_reason(stated, run_time) is None:
+                note["used"] = origin
+                return stated, note
+    return None, note
+
+
+def _stated_instant(text: str) -> dt.datetime | None:
+    for found in _STATED.finditer(text):
+        year, month, day, hour, minute, second = (int(part) if part else 0 for part in found.groups())
+        try:
+            return dt.datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         except ValueError:
             continue
     return None

@@ -14,12 +14,13 @@ from typing import Any
 
 from jobs.parse import urls
 from jobs.parse.body import extract
-from jobs.parse.dates import parse_published_at
+from jobs.parse.dates import IMPLAUSIBLE_KEY, parse_published_at, settle_implausible
 from jobs.parse.decode import decode, normalise_newlines
 from jobs.errors import Rejected
 from jobs.parse.front_matter import split_front_matter
 from jobs.parse.lifted import LiftedFields
 from schemas.article import RejectReason
+from jobs.parse.structure import is_date_line
 from schemas.hive import HIVE_NULL, MAX_SEGMENT_BYTES, encode_value
 
 MODELLED_KEYS = {"title", "categories", "author", "date", "headimg", "thumbnail"}
@@ -70,8 +71,11 @@ class ArticleRecord:
 RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ArticleRecord))
 
 
-def parse_article(data: bytes, raw_path: str) -> ArticleRecord:
-    """The article of one raw file (every column but the run-level ones: ingested_at, run_id, parser_version)."""
+def parse_article(data: bytes, raw_path: str, run_time: dt.datetime | None = None) -> ArticleRecord:
+    """The article of one raw file (every column but the run-level ones: ingested_at, run_id, parser_version).
+
+    `run_time` (the run's start; default now) bounds a plausible date: see dates.settle_implausible.
+    """
     text, encoding = decode(data)
     metadata, body_html = split_front_matter(normalise_newlines(text))
     published_at = parse_published_at(metadata.get("date"))
@@ -79,7 +83,9 @@ def parse_article(data: bytes, raw_path: str) -> ArticleRecord:
     author = _reduce_markdown(_as_text(metadata.get("author")))
     source = derive_source(author, categories, raw_path)
     title = _as_text(metadata.get("title"))
-    body = extract(body_html, source)
+    body = extract(body_html, source, title=title)
+    published_at, date_note = settle_implausible(published_at, metadata.get("date"), run_time or dt.datetime.now(dt.timezone.utc),
+                                                 lambda: _date_lines(body.paragraphs, body.fields), raw_path)
     text_joined = "\n".join(body.paragraphs)
     return ArticleRecord(
         article_id=article_id(source, published_at, title, text_joined),
@@ -110,7 +116,7 @@ def parse_article(data: bytes, raw_path: str) -> ArticleRecord:
         raw_path=raw_path,
         raw_sha256=hashlib.sha256(data).hexdigest(),
         encoding=encoding,
-        extra=_extra(metadata),
+        extra=_extra(metadata, date_note),
     )
 
 
@@ -177,7 +183,16 @@ def _reduce_markdown(value: str | None) -> str | None:
     return _MARKDOWN_LINK.sub(r"\1", value) if value and "](" in value else value
 
 
-def _extra(metadata: dict[str, Any]) -> str | None:
-    """Unmodelled keys as JSON (with `_front_matter_recovered` when YAML refused the block and it was read line by line)."""
+def _date_lines(paragraphs: list[str], fields: LiftedFields) -> list[str]:
+    """Lines of the body that are only a date: those the boilerplate layer dropped, then those at its edges."""
+    edges = paragraphs[:3] + paragraphs[-3:]
+    return [line for family, line in fields.boilerplate if family == "date_line"] + [p for p in edges if is_date_line(p)]
+
+
+def _extra(metadata: dict[str, Any], date_note: dict | None = None) -> str | None:
+    """Unmodelled keys as JSON (with `_front_matter_recovered` when YAML refused the block and it was read line by line,
+    `_date_implausible` when the front-matter date could not be right)."""
     rest = {str(k): v for k, v in metadata.items() if k not in MODELLED_KEYS}
+    if date_note is not None:
+        rest[IMPLAUSIBLE_KEY] = date_note
     return json.dumps(rest, ensure_ascii=False, sort_keys=True) if rest else None
