@@ -128,6 +128,8 @@ REJECT_REASONS: dict[str, str] = {
     "bad_front_matter": "The front matter is not valid YAML/TOML, is not a mapping, or uses forbidden tags or aliases.",
     "missing_date": "The front matter has no date (older parser versions only: an undated article is now kept with a null date).",
     "bad_date": "The date says something that cannot be read as a date (a missing date or `Invalid Date` is not rejected).",
+    "too_complex": "The body has more table rows or deeper element nesting than the parser's budget (jobs/parse/screen.py), or its parse outlasted the per-file time limit.",
+    "parse_error": "The parser failed on the file: it raised (out of memory under the worker's limit, too deep recursion, a parser error), or its worker process died while parsing it (killed by a signal, e.g. the OOM killer); every other file of its chunk is still parsed.",
     "bad_source": "No usable source name (empty, too long to be a partition folder, or `__HIVE_DEFAULT_PARTITION__`, which reads back as NULL).",
 }
 

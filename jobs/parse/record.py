@@ -18,6 +18,7 @@ from jobs.parse.decode import decode, normalise_newlines
 from jobs.errors import Rejected
 from jobs.parse.front_matter import split_front_matter
 from jobs.parse.lifted import LiftedFields
+from jobs.parse.screen import screen
 from schemas.hive import HIVE_NULL, MAX_SEGMENT_BYTES, encode_value
 
 MODELLED_KEYS = {"title", "categories", "author", "date", "headimg", "thumbnail"}
@@ -33,6 +34,7 @@ def parse_article(data: bytes, raw_path: str) -> dict[str, Any]:
     author = _reduce_markdown(_as_text(metadata.get("author")))
     source = derive_source(author, categories, raw_path)
     title = _as_text(metadata.get("title"))
+    screen(body_html)  # before lexbor sees it: tables and nesting that would take minutes or gigabytes
     body = extract(body_html, source)
     text_joined = "\n".join(body.paragraphs)
     return {

@@ -40,7 +40,7 @@ from jobs.run.engine import Engine, engine_for
 from jobs.run.merge import merge_partition
 from jobs.run.options import EventSink, RunOptions, RunReport, Selection
 from jobs.run.plan import ReprocessPlan, plan_ingest, plan_rebuild, split_present
-from jobs.run.work import (Job, PartitionKey, PartitionTask, ReduceJob, WorkItem, map_chunk, read_partition_or_none,
+from jobs.run.work import (Job, PartitionKey, PartitionTask, ReduceJob, WorkItem, map_chunks, read_partition_or_none,
                            reduce_group)
 from schemas.state import FileStatus, RunStatus
 
@@ -265,10 +265,10 @@ class _Run:
     def _map(self, work: list[WorkItem]) -> None:
         run_id = self.report.run_id
         job = Job(str(Path(self.options.raw_dir).resolve()), run_id, self.started, self.options.max_bytes,
-                  str((self.store.staging / "fragments").resolve()))
+                  str((self.store.staging / "fragments").resolve()), file_seconds=self.options.file_seconds)
         done = 0
         chunks = enumerate(_chunks(work, self.options.chunk_files))
-        for result in self.engine.map(partial(map_chunk, job), chunks):
+        for result in map_chunks(self.engine, job, chunks):
             fragments = [(s, d, result.fragment, batch, rows) for s, d, batch, rows in result.partitions]
             self.state.add_pending(run_id, result.outcomes, fragments)
             done += result.outcomes.num_rows
