@@ -2,9 +2,10 @@
 
 Two shapes cost far more than their size (measured with bench/screen_cost.py --hostile):
 - table rows: the text markers extract() puts between rows are foster-parented by the HTML parser,
-  and lexbor's memory and time grow quadratically with the rows of a table (16,000 rows: ~250 MB);
+  and lexbor's memory and time grow quadratically with the rows of a table (16,000 rows: ~240 MB,
+  32,000: 1.7 GB);
 - nesting: lexbor's time grows quadratically with the depth of open elements (20,000 nested
-  `<div>`: 1 s; 200,000 unclosed: ~2 minutes).
+  `<div>`: 1-4 s; 200,000 unclosed: ~2 minutes).
 The budgets are far above any real article (of the 190 bodies of the reference corpus, data/raw and
 tests/fixtures, the deepest nests 21 elements, the longest table has 8 rows, the most tags is 604;
 tests/test_parse_screen.py checks every such file against a tenth of the budgets).
@@ -16,8 +17,8 @@ import re
 
 from jobs.errors import Rejected
 
-MAX_TABLE_ROWS = 4_000  # `<tr` tags in the whole body (~20 MB and 0.05 s to parse at the budget)
-MAX_DEPTH = 2_000  # elements open at once, counted as below (~0.02 s to parse at the budget)
+MAX_TABLE_ROWS = 4_000  # `<tr` tags in the whole body (~40 MiB and 0.2 s to parse at the budget)
+MAX_DEPTH = 2_000  # elements open at once, counted as below (~0.05 s to parse at the budget)
 
 # A body with fewer `<` than this cannot exceed either budget: most files pass on one str.count().
 _NO_SCAN_BELOW = min(MAX_TABLE_ROWS, MAX_DEPTH)
