@@ -96,3 +96,26 @@ def test_without_on_lost_a_dead_worker_still_fails_the_map():
             list(engine.map(_die_on_minus_one, [1, -1, 2]))
     finally:
         engine.close()
+
+
+@pytest.mark.slow
+def test_dask_hands_a_task_that_keeps_killing_its_workers_to_on_lost():
+    pytest.importorskip("distributed")
+    import dask
+
+    from jobs.run.engine import DaskEngine
+
+    # Fewer retries than Dask's default 3, so the test kills two workers, not four.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        engine = DaskEngine(None, 2)
+    try:
+        lost: list[tuple[int, str]] = []
+
+        def on_lost(item: int, error: WorkerLost):
+            lost.append((item, error.detail))
+            return [f"lost {item}"]
+
+        assert list(engine.map(_die_on_minus_one, [1, -1, 2], on_lost=on_lost)) == [10, "lost -1", 20]
+        assert lost[0][0] == -1 and "KilledWorker" in lost[0][1]
+    finally:
+        engine.close()

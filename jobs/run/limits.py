@@ -24,6 +24,7 @@ DEFAULT_WORKER_MEMORY = 4 * 2**30  # address space per worker process, bytes (an
 DEFAULT_FILE_SECONDS = 60.0  # per file; a normal file takes milliseconds, a screened hostile one < 0.1 s
 
 _PR_SET_PDEATHSIG = 1
+_M_ARENA_MAX = -8
 
 
 class FileTimeLimit(BaseException):
@@ -36,8 +37,19 @@ def bound_worker(memory_bytes: int | None, driver_pid: int) -> None:
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         soft = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        _few_malloc_arenas()
     _die_with_parent()
     _exit_with_driver(driver_pid)
+
+
+def _few_malloc_arenas() -> None:
+    """glibc reserves 64 MiB of address space per malloc arena, up to 8 per core: on a many-core
+    machine the threads of Arrow and Polars could spend the limit on reservations alone."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(_M_ARENA_MAX, 2)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _die_with_parent() -> None:
