@@ -105,7 +105,7 @@ def _parse(data: bytes, raw_path: str, seconds: float) -> dict:
         raise
     except FileTimeLimit as late:
         raise Rejected("too_complex", str(late)) from None
-    except Exception as error:  # noqa: BLE001 - MemoryError under the worker's limit, RecursionError, SelectolaxError...
+    except Exception as error:  # noqa: BLE001 - MemoryError under the worker's limit, SelectolaxError, ...
         raise Rejected("parse_error", f"{type(error).__name__}: {error}".rstrip(": ")[:500]) from None
 
 
@@ -191,7 +191,8 @@ def map_chunks(engine: Engine, job: Job, chunks: Iterable[tuple[int, list[WorkIt
 
 def _lost_file(item: WorkItem, lost: WorkerLost) -> MapResult:
     """The outcome of a file whose worker died while it alone was being parsed: its hash is unknown."""
-    message = f"its worker process died while parsing it ({lost.detail}); not retried until the file changes"
+    message = (f"its worker process died while parsing it ({lost.detail}); "
+               "not retried until the file or the parser version changes")
     outcome = {"raw_path": item.raw_path, "size": item.size, "mtime_ns": item.mtime_ns,
                "status": FileStatus.REJECT.value, "reject_reason": "parse_error", "reject_message": message}
     return MapResult(to_table([outcome], OUTCOME_SCHEMA), None, [])
