@@ -148,8 +148,8 @@ REJECT_REASONS: dict[RejectReason, str] = {
     RejectReason.MISSING_DATE: "The front matter has no date (older parser versions only: an undated article is now kept with a null date).",
     RejectReason.BAD_DATE: "The date says something that cannot be read as a date (a missing date or `Invalid Date` is not rejected).",
     RejectReason.BAD_SOURCE: "No usable source name (empty, too long to be a partition folder, or `__HIVE_DEFAULT_PARTITION__`, which reads back as NULL).",
-    RejectReason.PARSE_ERROR: "The parser raised on this file.",
-    RejectReason.TOO_COMPLEX: "The file's HTML exceeds the structural budget (table rows / nesting depth) or the per-file time budget.",
+    RejectReason.PARSE_ERROR: "The parser failed on the file: it raised (out of memory under the worker's limit, too deep recursion, a parser error), or its worker process died while parsing it (killed by a signal, e.g. the OOM killer); every other file of its chunk is still parsed.",
+    RejectReason.TOO_COMPLEX: "The body has more table rows or deeper element nesting than the parser's budget (jobs/parse/screen.py), or its parse outlasted the per-file time limit.",
 }
 
 

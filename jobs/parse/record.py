@@ -21,6 +21,7 @@ from jobs.parse.front_matter import split_front_matter
 from jobs.parse.lifted import LiftedFields
 from schemas.article import RejectReason
 from jobs.parse.structure import is_date_line
+from jobs.parse.screen import screen
 from schemas.hive import HIVE_NULL, MAX_SEGMENT_BYTES, encode_value
 
 MODELLED_KEYS = {"title", "categories", "author", "date", "headimg", "thumbnail"}
@@ -83,6 +84,7 @@ def parse_article(data: bytes, raw_path: str, run_time: dt.datetime | None = Non
     author = _reduce_markdown(_as_text(metadata.get("author")))
     source = derive_source(author, categories, raw_path)
     title = _as_text(metadata.get("title"))
+    screen(body_html)  # before lexbor sees it: tables and nesting that would take minutes or gigabytes
     body = extract(body_html, source, title=title)
     published_at, date_note = settle_implausible(published_at, metadata.get("date"), run_time or dt.datetime.now(dt.timezone.utc),
                                                  lambda: _date_lines(body.paragraphs, body.fields), raw_path)

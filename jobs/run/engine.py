@@ -6,31 +6,53 @@ submitted and not yet collected (so memory stays flat however many items
 there are). A task is a picklable top-level function and its argument; it
 must be safe to run twice (an engine may retry it). Two engines ship:
 in this process, and a pool of local worker processes.
+
+A task whose worker process dies (killed by a signal, the OOM killer, an abort) does not stop the
+map when the caller passes `on_lost(item, error)`: its results are yielded in that item's place
+(any number of them). A local pool loses every task in flight with the worker (the pool breaks and
+is restarted), so `error.alone` says whether the task was the only one in flight, which is what
+lets a caller blame it.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-import threading
+import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol, TypeVar
+
+from jobs.run.limits import DEFAULT_WORKER_MEMORY, bound_worker
 
 SETTLE_SECONDS = 120  # after a failure, how long the Dask engine waits for the tasks already in flight
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+OnLost = Callable[[Item, "WorkerLost"], Iterable[Result]]
+
+
+class WorkerLost(Exception):
+    """The worker process running a task died (signal, OOM killer); `alone`: no other task was in flight."""
+
+    def __init__(self, detail: str, alone: bool):
+        super().__init__(detail)
+        self.detail, self.alone = detail, alone
 
 
 class Engine(Protocol):
     workers: int
     dashboard: str | None  # where to watch the tasks, when the engine has such a page
 
-    def map(self, function: Callable[[Item], Result], items: Iterable[Item]) -> Iterator[Result]:
-        """Run `function` on every item; results in the order of `items`, bounded in flight."""
+    def map(self, function: Callable[[Item], Result], items: Iterable[Item], on_lost: OnLost | None = None,
+            in_flight: int | None = None) -> Iterator[Result]:
+        """Run `function` on every item; results in the order of `items`, at most `in_flight` at once.
+
+        A task whose worker died: `on_lost(item, WorkerLost)`'s results instead (without on_lost it raises).
+        """
         ...
 
     def on_every_worker(self, function: Callable[..., Result], *args) -> list[Result]:
@@ -46,16 +68,16 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def local_engine(workers: int) -> Engine:
+def local_engine(workers: int, worker_memory: int | None = DEFAULT_WORKER_MEMORY) -> Engine:
     """The default engine for `--workers N`: this process for 1, a process pool otherwise."""
-    return InProcessEngine() if workers <= 1 else ProcessPoolEngine(workers)
+    return InProcessEngine() if workers <= 1 else ProcessPoolEngine(workers, worker_memory=worker_memory)
 
 
 def engine_for(options) -> Engine:
-    """The engine RunOptions ask for (`engine_name`, `scheduler`, `workers`)."""
+    """The engine RunOptions ask for (`engine_name`, `scheduler`, `workers`, `worker_memory`)."""
     if options.engine_name == "dask":
         return DaskEngine(options.scheduler, options.workers)
-    return local_engine(options.workers)
+    return local_engine(options.workers, options.worker_memory)
 
 
 class InProcessEngine:
@@ -67,8 +89,9 @@ class InProcessEngine:
     def on_every_worker(self, function, *args):
         return [function(*args)]
 
-    def map(self, function: Callable[[Item], Result], items: Iterable[Item]) -> Iterator[Result]:
-        for item in items:
+    def map(self, function: Callable[[Item], Result], items: Iterable[Item], on_lost: OnLost | None = None,
+            in_flight: int | None = None) -> Iterator[Result]:
+        for item in items:  # a dead worker here is a dead driver: on_lost never applies
             yield function(item)
 
     def close(self) -> None:
@@ -76,14 +99,22 @@ class InProcessEngine:
 
 
 class ProcessPoolEngine:
-    """Tasks on `workers` local processes. The pool starts on first use and lives until close()."""
+    """Tasks on `workers` local processes. The pool starts on first use and lives until close().
+
+    Each worker's address space is capped at `worker_memory` bytes (None: no cap), and each dies
+    with the driver (jobs/run/limits.py). A worker that dies breaks the whole pool (every task in
+    flight fails with it): the pool is restarted and those tasks go to `on_lost`.
+    """
 
     dashboard = None
 
-    def __init__(self, workers: int, in_flight_per_worker: int = 3):
+    def __init__(self, workers: int, in_flight_per_worker: int = 3, worker_memory: int | None = DEFAULT_WORKER_MEMORY):
         self.workers = workers
         self.in_flight = workers * in_flight_per_worker
+        self.worker_memory = worker_memory
         self._pool: ProcessPoolExecutor | None = None
+        # Per pool, its tasks unfinished or lost with it: once it breaks, how many were in flight.
+        self._lost: dict[ProcessPoolExecutor, set[Future]] = {}
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -94,25 +125,60 @@ class ProcessPoolEngine:
             context.set_forkserver_preload(["pyarrow", "pyarrow.parquet", "polars", "selectolax.lexbor", "yaml",
                                             "frontmatter"])
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                             initializer=_exit_with_parent, initargs=(os.getpid(),))
+                                             initializer=bound_worker, initargs=(self.worker_memory, os.getpid()))
         return self._pool
 
-    def map(self, function: Callable[[Item], Result], items: Iterable[Item]) -> Iterator[Result]:
-        pool = self._start()
-        pending: deque[Future] = deque()
+    def map(self, function: Callable[[Item], Result], items: Iterable[Item], on_lost: OnLost | None = None,
+            in_flight: int | None = None) -> Iterator[Result]:
+        limit = in_flight or self.in_flight
+        pending: deque[tuple[Item, Future, ProcessPoolExecutor]] = deque()
         try:
             for item in items:
-                pending.append(pool.submit(function, item))
-                if len(pending) >= self.in_flight:
-                    yield pending.popleft().result()
+                pending.append(self._submit(function, item))
+                if len(pending) >= limit:
+                    yield from self._collect(pending.popleft(), on_lost)
             while pending:
-                yield pending.popleft().result()
+                yield from self._collect(pending.popleft(), on_lost)
         finally:
             # A failed or abandoned map leaves nothing queued behind it, and nothing running: a task
             # still writing would put files back into a staging folder the failed run has removed.
-            for future in pending:
+            futures = [future for _, future, _ in pending]
+            for future in futures:
                 future.cancel()
-            wait(pending)
+            wait(futures)
+
+    def _submit(self, function, item) -> tuple:
+        pool = self._start()
+        try:
+            future = pool.submit(function, item)
+        except BrokenProcessPool:  # broke since the last collect: this task never ran; a new pool runs it
+            self._discard(pool)
+            pool = self._start()
+            future = pool.submit(function, item)
+        lost = self._lost.setdefault(pool, set())
+        lost.add(future)
+        future.add_done_callback(lambda done: _lost_with_pool(done) or lost.discard(done))
+        return item, future, pool
+
+    def _collect(self, entry: tuple, on_lost: OnLost | None) -> Iterator:
+        item, future, pool = entry
+        try:
+            result = future.result()
+        except BrokenProcessPool as broken:
+            detail = _exit_codes(pool)
+            self._discard(pool)
+            if on_lost is None:
+                raise
+            alone = len(self._lost.get(pool, ())) <= 1
+            yield from on_lost(item, WorkerLost(detail or str(broken), alone))
+            return
+        yield result
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        """Forget a broken pool (its workers are already stopped); the next submit starts a new one."""
+        if self._pool is pool:
+            self._pool = None
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def on_every_worker(self, function, *args):
         return [function(*args)]  # same machine, same user, same filesystem as this process
@@ -121,23 +187,27 @@ class ProcessPoolEngine:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        self._lost.clear()
 
 
-def _exit_with_parent(parent_pid: int) -> None:
-    """In a worker: exit when the main process is gone (SIGKILL, OOM), instead of lingering forever.
+def _lost_with_pool(future: Future) -> bool:
+    return not future.cancelled() and isinstance(future.exception(), BrokenProcessPool)
 
-    Forkserver workers are not children of the main process, and a killed parent
-    never closes their task queue, so nothing else would wake them.
-    """
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            try:
-                os.kill(parent_pid, 0)
-            except (ProcessLookupError, PermissionError):  # gone, or its pid reused by another user
-                os._exit(1)
 
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+def _exit_codes(pool: ProcessPoolExecutor) -> str | None:
+    """How the broken pool's workers ended (best effort: the executor keeps its processes privately);
+    the pool itself stops the survivors with SIGTERM."""
+    processes = getattr(pool, "_processes", None) or {}
+    codes = [p.exitcode for p in list(processes.values()) if p.exitcode not in (None, 0, -15)]
+    if not codes:
+        return None
+    names = []
+    for code in codes:
+        try:
+            names.append(f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}")
+        except ValueError:
+            names.append(f"exit {code}")
+    return "worker process " + ", ".join(names)
 
 
 class DaskEngine:
@@ -170,27 +240,44 @@ class DaskEngine:
     def on_every_worker(self, function, *args):
         return list(self._client.run(function, *args).values())
 
-    def map(self, function: Callable[[Item], Result], items: Iterable[Item]) -> Iterator[Result]:
+    def map(self, function: Callable[[Item], Result], items: Iterable[Item], on_lost: OnLost | None = None,
+            in_flight: int | None = None) -> Iterator[Result]:
+        from distributed import KilledWorker
+
+        limit = in_flight or self.in_flight
         pending: deque = deque()
         try:
             for item in items:
-                pending.append(self._client.submit(function, item, pure=False))
-                if len(pending) >= self.in_flight:
-                    yield pending.popleft().result()
+                pending.append((item, self._client.submit(function, item, pure=False)))
+                if len(pending) >= limit:
+                    yield from self._collect(pending.popleft(), on_lost, KilledWorker)
             while pending:
-                yield pending.popleft().result()
+                yield from self._collect(pending.popleft(), on_lost, KilledWorker)
         finally:
             if pending:
                 # Dask cannot stop a task that has started: let the few in flight end (bounded by
                 # in_flight) before the run cleans its staging folder, then drop what is left.
                 deadline = time.monotonic() + SETTLE_SECONDS
-                for future in pending:
+                for _, future in pending:
                     try:
                         future.exception(timeout=max(0.1, deadline - time.monotonic()))  # waits; never raises it
                     except Exception:  # noqa: BLE001 - a timeout or a lost worker: cancelled below
                         pass
-                for future in pending:
+                for _, future in pending:
                     future.cancel()
+
+    @staticmethod
+    def _collect(entry, on_lost, killed_worker) -> Iterator:
+        item, future = entry
+        try:
+            result = future.result()
+        except killed_worker as killed:  # Dask already ran it again on other workers (allowed-failures)
+            if on_lost is None:
+                raise
+            # Dask blames tasks one by one (a worker runs one task at a time here), so it is alone.
+            yield from on_lost(item, WorkerLost(f"KilledWorker: {killed}"[:300], alone=True))
+            return
+        yield result
 
     def close(self) -> None:
         if self._client is not None:

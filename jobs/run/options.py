@@ -9,6 +9,7 @@ from pathlib import Path
 
 from jobs.run.discover import DEFAULT_GLOBS
 from jobs.run.engine import Engine, default_workers
+from jobs.run.limits import DEFAULT_FILE_SECONDS, DEFAULT_WORKER_MEMORY
 from schemas.state import RUN_METRICS, RunStatus
 
 EventSink = Callable[[str, dict], None]
@@ -33,6 +34,10 @@ class RunOptions:
     # version names (killed runs', strays) older than this: a reader holding an older version has this long.
     retention_hours: float = 168.0
     chunk_files: int = 200  # files per map task
+    # Bounds per worker (jobs/run/limits.py): address space of a local pool worker in bytes (None: no
+    # cap), and parse time per file in seconds (0: no limit); what exceeds them becomes a reject.
+    worker_memory: int | None = DEFAULT_WORKER_MEMORY
+    file_seconds: float = DEFAULT_FILE_SECONDS
     group_partitions: int = 64  # partitions per reduce task
 
 

@@ -12,8 +12,9 @@ import datetime as dt
 import hashlib
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import pyarrow as pa
 import pyarrow.ipc  # noqa: F401  (pa.ipc)
@@ -23,9 +24,11 @@ from jobs.errors import Rejected
 from jobs.lake.paths import PartitionKey, month_of, partition_order
 from jobs.lake.table import DataFile
 from jobs.parse.frame import REJECT_BATCH_SCHEMA, RunStamp, article_table, to_table
-from jobs.parse.record import parse_article
+from jobs.parse.record import ArticleRecord, parse_article
 from schemas.article import RejectReason
 from schemas.raw_path import raw_file_path
+from jobs.run.engine import Engine, WorkerLost
+from jobs.run.limits import DEFAULT_FILE_SECONDS, FileTimeLimit, time_limit
 from schemas.state import OUTCOME_SCHEMA, FileStatus
 
 
@@ -47,6 +50,7 @@ class Job:
     started_at: dt.datetime
     max_bytes: int
     fragments_dir: str = ""  # where map tasks stage their rows (_staging/<run_id>/fragments)
+    file_seconds: float = DEFAULT_FILE_SECONDS  # per-file parse time limit (jobs/run/limits.py); 0: none
 
 
 @dataclass
@@ -72,7 +76,7 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
             if sha == item.known_sha256:
                 outcomes.append(outcome | {"status": FileStatus.UNCHANGED.value})
                 continue
-            record = parse_article(data, item.raw_path, job.started_at)
+            record = _parse(data, item.raw_path, job.file_seconds, job.started_at)
         except Rejected as rejected:
             if rejected.reason == RejectReason.READ_ERROR and rejected.message == item.known_read_error:
                 outcomes.append(outcome | {"status": FileStatus.UNCHANGED.value})  # retried, same failure
@@ -92,6 +96,19 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
         to_table(rejects, REJECT_BATCH_SCHEMA),
         to_table(outcomes, OUTCOME_SCHEMA),
     )
+
+
+def _parse(data: bytes, raw_path: str, seconds: float, run_time: dt.datetime) -> ArticleRecord:
+    """parse_article, whatever the file does to the parser: a failure is this file's reject, not the run's."""
+    try:
+        with time_limit(seconds):
+            return parse_article(data, raw_path, run_time)
+    except Rejected:
+        raise
+    except FileTimeLimit as late:
+        raise Rejected(RejectReason.TOO_COMPLEX, str(late)) from None
+    except Exception as error:  # noqa: BLE001 - MemoryError under the worker's limit, SelectolaxError, ...
+        raise Rejected(RejectReason.PARSE_ERROR, f"{type(error).__name__}: {error}".rstrip(": ")[:500]) from None
 
 
 def _read(path: str, item: WorkItem, max_bytes: int) -> bytes:
@@ -151,8 +168,43 @@ class MapResult:
     partitions: list[tuple[str, str | None, int, int]]  # (source, month, batch index, rows)
 
 
-def map_chunk(job: Job, numbered: tuple[int, list[WorkItem]]) -> MapResult:
-    """Read, hash and parse one chunk of files; stage its article rows grouped by partition."""
+def map_chunks(engine: Engine, job: Job, chunks: Iterable[tuple[int, list[WorkItem]]]) -> Iterator[MapResult]:
+    """map_chunk over every chunk on `engine`; a file that kills its worker becomes a parse_error reject.
+
+    A chunk whose worker died (signal, OOM killer) is run again one file per task, one task at a
+    time, so a task that dies then is the file's own doing; that file is reported `parse_error` with
+    how its worker ended (not retried until it changes), every other file as usual. The split
+    tasks are map tasks like any other (own fragment names, safe to run twice).
+    """
+    task = partial(map_chunk, job)
+
+    def split(numbered: tuple[int | str, list[WorkItem]], lost: WorkerLost, solo_runs: int = 0) -> Iterator[MapResult]:
+        number, items = numbered
+        if len(items) == 1 and (lost.alone or solo_runs >= 3):
+            yield _lost_file(items[0], lost)
+            return
+        singles = [(f"{number:07d}-{index:04d}" if isinstance(number, int) else number, [item])
+                   for index, item in enumerate(items)]
+        yield from engine.map(task, singles, on_lost=partial(split, solo_runs=solo_runs + 1), in_flight=1)
+
+    return engine.map(task, chunks, on_lost=split)
+
+
+def _lost_file(item: WorkItem, lost: WorkerLost) -> MapResult:
+    """The outcome of a file whose worker died while it alone was being parsed: its hash is unknown."""
+    message = (f"its worker process died while parsing it ({lost.detail}); "
+               "not retried until the file or the parser version changes")
+    outcome = {"raw_path": item.raw_path, "size": item.size, "mtime_ns": item.mtime_ns,
+               "status": FileStatus.REJECT.value, "reject_reason": RejectReason.PARSE_ERROR.value, "reject_message": message}
+    return MapResult(to_table([outcome], OUTCOME_SCHEMA), None, [])
+
+
+def map_chunk(job: Job, numbered: tuple[int | str, list[WorkItem]]) -> MapResult:
+    """Read, hash and parse one chunk of files; stage its article rows grouped by partition.
+
+    `number` names the chunk's fragment file: an int for a planned chunk, a string for one split
+    off a chunk whose worker died.
+    """
     number, items = numbered
     parsed = parse_chunk(job, items)
     outcomes = parsed.outcomes
@@ -163,7 +215,8 @@ def map_chunk(job: Job, numbered: tuple[int, list[WorkItem]]) -> MapResult:
                                                              table.column("date").to_pylist())]
     order = sorted(range(len(keys)), key=lambda i: partition_order(keys[i]))
     grouped = table.take(pa.array(order, pa.int64())).drop_columns(["source"])
-    fragment = os.path.join(job.fragments_dir, f"{number:07d}.arrow")
+    name = f"{number:07d}" if isinstance(number, int) else number
+    fragment = os.path.join(job.fragments_dir, f"{name}.arrow")
     _make_task_folder(job.fragments_dir)
     partitions = []
     temporary = f"{fragment}.{os.getpid()}.tmp"
