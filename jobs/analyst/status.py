@@ -18,7 +18,8 @@ from jobs.analyst.health import GAP_SAMPLE, Thresholds, feed_health
 from jobs.analyst.query import connect
 from jobs.analyst.report import UNKNOWN_SOURCE, reject_source
 from jobs.analyst.verify import damaged_file_error
-from jobs.errors import ArticleLakeError, UsageError
+from jobs.errors import ArticleLakeError
+from jobs.lake.out_dir import require_dataset
 from schemas.state import RunStatus
 
 FINISHED_RUN_STATUSES = (RunStatus.OK.value, RunStatus.TOO_MANY_REJECTS.value)  # runs that committed their work
@@ -28,8 +29,7 @@ def dataset_status(out_dir: str | Path, last_runs: int = 5, as_of: dt.date | Non
                    thresholds: Thresholds = Thresholds()) -> dict[str, Any]:
     """Everything `status` shows. `as_of` is "today" (UTC) for the health checks; default: now."""
     out = Path(out_dir)
-    if not out.is_dir():
-        raise UsageError(f"no dataset at {out} (run `articles ingest --out-dir {out}` first)")
+    require_dataset(out)
     try:
         return _status(out, last_runs, as_of, thresholds)
     except duckdb.Error as error:  # a damaged data file: name it, never a traceback

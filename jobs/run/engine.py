@@ -17,9 +17,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from enum import Enum
 from typing import Protocol, TypeVar
 
+from jobs.errors import ArticleLakeError, UsageError
+
 SETTLE_SECONDS = 120  # after a failure, how long the Dask engine waits for the tasks already in flight
+CONNECT_SECONDS = 5  # how long to try reaching a Dask scheduler before saying it is not there
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -51,9 +55,15 @@ def local_engine(workers: int) -> Engine:
     return InProcessEngine() if workers <= 1 else ProcessPoolEngine(workers)
 
 
+class EngineName(str, Enum):
+    """`--engine`: a closed set, so a typo is refused by the option parser."""
+    local = "local"  # a process pool on this machine
+    dask = "dask"  # a Dask cluster (--scheduler, or a LocalCluster)
+
+
 def engine_for(options) -> Engine:
     """The engine RunOptions ask for (`engine_name`, `scheduler`, `workers`)."""
-    if options.engine_name == "dask":
+    if options.engine_name == EngineName.dask:
         return DaskEngine(options.scheduler, options.workers)
     return local_engine(options.workers)
 
@@ -153,7 +163,12 @@ class DaskEngine:
 
         self._cluster = None
         if scheduler:
-            self._client = Client(scheduler, set_as_default=False)
+            try:
+                self._client = Client(scheduler, set_as_default=False, timeout=CONNECT_SECONDS)
+            except (OSError, TimeoutError, ValueError) as error:  # refused, unreachable, or not an address
+                raise UsageError(f"no Dask scheduler answered at {scheduler} "
+                                 f"({_first_line(error)}); start one (`dask scheduler`) or leave out --scheduler "
+                                 "to run a LocalCluster") from None
         else:
             self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                          dashboard_address=":0", silence_logs=40)
@@ -162,7 +177,7 @@ class DaskEngine:
             self._client.wait_for_workers(1, timeout=60)
         except TimeoutError:
             self.close()
-            raise RuntimeError(f"no Dask worker joined the scheduler {scheduler} within 60 s") from None
+            raise ArticleLakeError(f"no Dask worker joined the scheduler {scheduler} within 60 s") from None
         self.workers = max(1, len(self._client.scheduler_info()["workers"]))
         self.in_flight = self.workers * in_flight_per_worker
         self.dashboard = self._client.dashboard_link
@@ -199,3 +214,8 @@ class DaskEngine:
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

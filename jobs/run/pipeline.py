@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from jobs.errors import TooManyRejects, UsageError, domain_error, manifest_damage
 from jobs.lake.lock import OutputLock
 from jobs.lake.manifest import State
+from jobs.lake.out_dir import check_writable_out_dir
 from jobs.lake.paths import manifest_file, partition_order, rejects_file, staging_root
 from jobs.lake.repair import open_state
 from jobs.lake.store import Store, partition_raw_paths, remove_if_empty, write_staged
@@ -367,6 +368,7 @@ def _check_options(options: RunOptions) -> None:
         raise UsageError("--workers must be at least 1")
     if options.engine_name not in ("local", "dask"):
         raise UsageError(f"--engine must be local or dask, not {options.engine_name}")
+    check_writable_out_dir(options.out_dir)  # also for a dry run: opening the manifest writes beside it
     if options.scheduler and options.engine_name != "dask":
         raise UsageError("--scheduler needs --engine dask")
 
