@@ -37,11 +37,13 @@ main { padding:16px 32px 64px; max-width:1500px; margin:0 auto; }
    shrink instead, and wide content (the summary, a raw table) scrolls inside its own box. */
 .overview > *, .columns > * { min-width:0; }
 nav.toc { overflow-x:auto; }
+/* Titles and paths may be one long unbreakable word (a percent-encoded title, a URL). */
+h1, h2, h3, .muted { overflow-wrap:anywhere; }
 .muted { color:var(--muted); font-size:13px; }
 table.grid { border-collapse:collapse; background:#fff; width:100%; font-size:14px; }
 table.grid th, table.grid td { border-bottom:1px solid var(--line); padding:5px 10px; text-align:right; white-space:nowrap; }
 table.grid th:first-child, table.grid td:first-child { text-align:left; }
-table.grid td.text { text-align:left; white-space:normal; }
+table.grid td.text { text-align:left; white-space:normal; overflow-wrap:anywhere; }
 table.grid th { background:#eef1f5; font-weight:600; }
 section.source { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:18px 22px; margin:22px 0; }
 section.source > h2 { margin:0 0 10px; font-size:20px; }
