@@ -126,6 +126,9 @@ def check_output_path(output: Path, out_dir: Path) -> None:
     """--output must be a regular file (or a new path) outside the dataset: a result saved inside would
     become part of it, and the result replaces what is at the path, which must not be a symlink
     (its target is not ours: `/dev/stdout` is one), a FIFO or a device."""
+    target, dataset = Path(os.path.realpath(output)), Path(os.path.realpath(out_dir))
+    if target == dataset or dataset in target.parents:
+        raise UsageError(f"--output {output} is inside the dataset {out_dir}; write results elsewhere")
     try:
         found = os.lstat(output).st_mode
     except FileNotFoundError:
@@ -137,9 +140,6 @@ def check_output_path(output: Path, out_dir: Path) -> None:
     if found is not None and not stat.S_ISREG(found):
         raise UsageError(f"--output {output} is a {_kind(found)}, not a regular file; give a new path or a regular "
                          "file to replace (leave out --output to print to stdout)")
-    target, dataset = Path(os.path.realpath(output)), Path(os.path.realpath(out_dir))
-    if target == dataset or dataset in target.parents:
-        raise UsageError(f"--output {output} is inside the dataset {out_dir}; write results elsewhere")
     if not target.parent.is_dir():
         raise UsageError(f"--output {output}: folder {output.parent} does not exist")
 
