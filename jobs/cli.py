@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from jobs.errors import ArticleLakeError
+from jobs.run.engine import EngineName
 
 HELP = """Turn raw RSS-to-blog article files (Markdown with YAML front matter and an HTML body)
 into a clean, typed Parquet dataset, partitioned by source and date, that DuckDB and Polars query.
@@ -24,7 +25,8 @@ Start with:
   articles status                 what the dataset holds, feed by feed, and how runs went
   articles query "SELECT ..."     SQL over the views articles, rejects and runs
 
-Exit codes: 0 ok, 1 failure, 2 usage error, 3 output folder locked by another run, 4 too many rejects.
+Exit codes: 0 ok, 1 failure, 2 usage error, 3 output folder locked by another run, 4 too many rejects,
+124 query --timeout reached, 130 interrupted (Ctrl-C).
 """
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP, rich_markup_mode=None)
@@ -49,7 +51,7 @@ OutDir = Annotated[Path, typer.Option("--out-dir", help="Dataset folder (article
 Workers = Annotated[Optional[int], typer.Option("--workers", help="Parser processes (default: all cores).")]
 Wait = Annotated[float, typer.Option("--wait", help="Seconds to wait for another run's lock before exiting 3.")]
 LogJson = Annotated[bool, typer.Option("--log-json", help="One JSON log line per event on stderr.")]
-EngineName = Annotated[str, typer.Option("--engine", help="Where tasks run: local (process pool on this machine) or dask.")]
+EngineOption = Annotated[EngineName, typer.Option("--engine", help="Where tasks run: local (process pool on this machine) or dask.")]
 Scheduler = Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address (tcp://HOST:8786); without it --engine dask starts a LocalCluster of --workers processes.")]
 MaxBytes = Annotated[int, typer.Option("--max-bytes", help="Files larger than this are rejected as too_large.")]
 MaxRejectRatio = Annotated[float, typer.Option("--max-reject-ratio", help="Exit 4 when more than this share of parsed files is rejected.")]
@@ -64,12 +66,17 @@ class OutputFormat(str, Enum):
 
 
 def _run(call):
-    """Call the library; turn domain errors into a message and an exit code, once."""
+    """Call the library; turn domain errors into a message and an exit code, once. An OSError the
+    library did not name (a disk error, a folder that vanished) is still one line, exit 1."""
     try:
         return call()
     except ArticleLakeError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(error.exit_code) from None
+    except OSError as error:
+        where = f": {error.filename}" if error.filename else ""
+        typer.echo(f"error: {error.strerror or error}{where}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _options(raw_dir, out_dir, workers=None, **extra):
@@ -90,7 +97,7 @@ def ingest(
     max_reject_ratio: MaxRejectRatio = 0.5,
     wait: Wait = 0.0,
     log_json: LogJson = False,
-    engine: EngineName = "local",
+    engine: EngineOption = EngineName.local,
     scheduler: Scheduler = None,
 ) -> None:
     """Parse new and changed raw files into the dataset (the nightly job).
@@ -122,7 +129,7 @@ def reprocess(
     workers: Workers = None,
     wait: Wait = 0.0,
     log_json: LogJson = False,
-    engine: EngineName = "local",
+    engine: EngineOption = EngineName.local,
     scheduler: Scheduler = None,
 ) -> None:
     """Rebuild chosen partitions from the raw files (after a parser change).
@@ -173,8 +180,9 @@ def status(
     from jobs.analyst.status import dataset_status
     from jobs.analyst.status_view import render_status
 
-    thresholds = Thresholds(stale_min_days, stale_gap_factor, drop_ratio, drop_min_usual, spike_factor,
-                            spike_min_share, spike_min_files, history_min_files)
+    thresholds = Thresholds(stale_min_days=stale_min_days, stale_gap_factor=stale_gap_factor, drop_ratio=drop_ratio,
+                            drop_min_usual=drop_min_usual, spike_factor=spike_factor, spike_min_share=spike_min_share,
+                            spike_min_files=spike_min_files, history_min_files=history_min_files)
     info = _run(lambda: dataset_status(out_dir, runs, as_of.date() if as_of else None, thresholds))
     if as_json:
         typer.echo(json.dumps(info, ensure_ascii=False, default=str))
@@ -189,22 +197,26 @@ def query(
     sql: Annotated[Optional[str], typer.Argument(help="SQL over the views articles, rejects, runs.")] = None,
     out_dir: OutDir = Path("data/parquet"),
     output_format: Annotated[OutputFormat, typer.Option("--format", help="How to print or save the result.")] = OutputFormat.table,
-    output: Annotated[Optional[Path], typer.Option("--output", help="Write to this file (never inside --out-dir) instead of stdout.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", help="Write to this file (never inside --out-dir) instead of stdout: a new path or a regular file, replaced whole; never a symlink, FIFO or device.")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", min=0.0, help="Stop a query after this many seconds (exit 124).")] = None,
 ) -> None:
     """Run SQL in DuckDB over the views articles, rejects and runs (reads nothing else, writes only --output).
 
     Example: articles query --format csv "select source, count(*) from articles group by 1"
-    Without SQL on a terminal, opens an interactive prompt.
+    Without SQL on a terminal, opens an interactive prompt. Ctrl-C stops a query (exit 130; at the
+    prompt it cancels the query or line and keeps the prompt).
     """
     from jobs.analyst.output import interactive, run_query
+    from jobs.lake.out_dir import require_dataset
 
+    _run(lambda: require_dataset(out_dir))
     if sql is None:
         if not sys.stdin.isatty():
             sql = sys.stdin.read()
         else:
-            interactive(out_dir)
+            _run(lambda: interactive(out_dir, timeout))
             return
-    _run(lambda: run_query(out_dir, sql, output_format.value, output))
+    _run(lambda: run_query(out_dir, sql, output_format.value, output, timeout))
 
 
 @app.command()
@@ -217,7 +229,9 @@ def verify(
     Example: articles verify --out-dir data/parquet
     """
     from jobs.analyst.verify import verify_dataset
+    from jobs.lake.out_dir import require_dataset
 
+    _run(lambda: require_dataset(out_dir))
     result = _run(lambda: verify_dataset(out_dir, raw_dir))
     for line in result.lines():
         typer.echo(line)
@@ -230,8 +244,10 @@ def views(out_dir: OutDir = Path("data/parquet")) -> None:
 
     Example: articles views --out-dir /srv/lake > views.sql && duckdb -init views.sql
     """
+    from jobs.lake.out_dir import require_dataset
     from schemas.views import render_views_file
 
+    _run(lambda: require_dataset(out_dir))
     typer.echo(render_views_file(str(out_dir.resolve())), nl=False)
 
 

@@ -29,6 +29,18 @@ class TooManyRejects(ArticleLakeError):
     exit_code = 4
 
 
+class QueryTimedOut(ArticleLakeError):
+    """`articles query --timeout` was reached; DuckDB was told to stop."""
+
+    exit_code = 124  # as timeout(1)
+
+
+class QueryInterrupted(ArticleLakeError):
+    """Ctrl-C (SIGINT) stopped a query."""
+
+    exit_code = 130  # 128 + SIGINT, as shells report it
+
+
 class Rejected(Exception):
     """A raw file cannot become an article, for one of the closed set of reasons (RejectReason)."""
 

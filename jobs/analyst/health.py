@@ -21,8 +21,10 @@ BASELINE_DAYS = 28  # usual volume: the 28 days before the last 7
 FLAGS = ("stale", "drop", "rejects", "empty", "undated")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Thresholds:
+    """Feed-health thresholds, by keyword only: eight numbers in a row are too easy to misplace."""
+
     stale_min_days: float = 3.0      # stale: no article for more than max(this, ...
     stale_gap_factor: float = 5.0    # ... this x the feed's median gap between articles)
     drop_ratio: float = 0.3          # drop: last 7 days below this share of the usual 7-day volume ...

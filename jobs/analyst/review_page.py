@@ -21,7 +21,7 @@ from jobs.analyst.review import METADATA_FIELDS, LIFTED_FIELDS, Review, Sample, 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; form-action 'none'; base-uri 'none'; frame-src 'none'"
 STAT_LABELS = (("files", "files"), ("rows", "rows"), ("rejects", "rejects"), ("empty_text", "empty texts"),
                ("undated", "undated"), ("avg_paragraphs", "avg paragraphs"), ("avg_chars", "avg characters"),
-               ("boilerplate_hits", "marker hits"), ("repeated_paragraphs", "repeated paragraphs"))
+               ("boilerplate_hits", "boilerplate hits"), ("repeated_paragraphs", "repeated paragraphs"))
 
 CSS = """
 :root { --ink:#1d232b; --muted:#5d6875; --line:#dfe3e8; --bg:#f6f7f9; --card:#fff; --accent:#2f6fdd;
@@ -33,11 +33,17 @@ body { margin:0; background:var(--bg); color:var(--ink); line-height:1.6; font-s
 header.page { background:#fff; border-bottom:1px solid var(--line); padding:20px 32px; }
 header.page h1 { margin:0 0 4px; font-size:22px; }
 main { padding:16px 32px 64px; max-width:1500px; margin:0 auto; }
+/* Grid items default to min-width:auto: one long unbreakable line would widen the page. They
+   shrink instead, and wide content (the summary, a raw table) scrolls inside its own box. */
+.overview > *, .columns > * { min-width:0; }
+nav.toc { overflow-x:auto; }
+/* Titles and paths may be one long unbreakable word (a percent-encoded title, a URL). */
+h1, h2, h3, .muted { overflow-wrap:anywhere; }
 .muted { color:var(--muted); font-size:13px; }
 table.grid { border-collapse:collapse; background:#fff; width:100%; font-size:14px; }
 table.grid th, table.grid td { border-bottom:1px solid var(--line); padding:5px 10px; text-align:right; white-space:nowrap; }
 table.grid th:first-child, table.grid td:first-child { text-align:left; }
-table.grid td.text { text-align:left; white-space:normal; }
+table.grid td.text { text-align:left; white-space:normal; overflow-wrap:anywhere; }
 table.grid th { background:#eef1f5; font-weight:600; }
 section.source { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:18px 22px; margin:22px 0; }
 section.source > h2 { margin:0 0 10px; font-size:20px; }

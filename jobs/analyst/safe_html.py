@@ -41,6 +41,10 @@ PLACEHOLDER_TAGS = {"script", "iframe", "object", "embed", "video", "audio", "fo
 SILENT_TAGS = {"style", "link", "meta", "base", "title", "noscript", "template", "noembed", "noframes", "head",
                "source", "track", "param", "-comment", "!doctype"}
 _BLOCK_SELECTOR = ",".join(sorted(BLOCK_TAGS))
+# The renderer recurses once per level of nesting: below this depth an element is shown as its
+# text only, so a body of thousands of nested tags renders instead of exhausting the stack.
+MAX_DEPTH = 64
+FLATTENED = f'<span class="dropped">nesting deeper than {MAX_DEPTH} levels shown as text</span>'
 
 Judge = Callable[[str], tuple[str, str | None]]  # paragraph -> ("kept" | "removed" | "lifted", field)
 
@@ -56,8 +60,11 @@ class _Renderer:
     def __init__(self, judge: Judge):
         self.judge = judge
 
-    def children(self, node: LexborNode) -> str:
+    def children(self, node: LexborNode, depth: int = 0) -> str:
         """A container's children: inline runs (between <br> and blocks) are judged as one line each."""
+        if depth >= MAX_DEPTH:
+            text = node.text(deep=True) or ""
+            return FLATTENED + self.mark(html.escape(text), text)
         out: list[str] = []
         run_html: list[str] = []
         run_text: list[str] = []
@@ -83,15 +90,17 @@ class _Renderer:
                 run_html.append(_placeholder(tag, child))
             elif tag in BLOCK_TAGS or child.css_first(_BLOCK_SELECTOR) is not None:
                 flush()
-                out.append(self.element(child, self.children(child)))
+                out.append(self.element(child, self.children(child, depth + 1)))
             else:
-                run_html.append(self.inline(child))
+                run_html.append(self.inline(child, depth + 1))
                 run_text.append(child.text(deep=True) or "")
         flush()
         return "".join(out)
 
-    def inline(self, node: LexborNode) -> str:
+    def inline(self, node: LexborNode, depth: int = 0) -> str:
         """An inline element without blocks inside: rendered as a whole, judged with its run."""
+        if depth >= MAX_DEPTH:
+            return FLATTENED + html.escape(node.text(deep=True) or "")
         tag = node.tag
         if tag == "img":
             return _image(node)
@@ -104,7 +113,7 @@ class _Renderer:
             elif child.tag in PLACEHOLDER_TAGS:
                 inner.append(_placeholder(child.tag, child))
             elif child.tag not in SILENT_TAGS:
-                inner.append(self.inline(child))
+                inner.append(self.inline(child, depth + 1))
         return self.element(node, "".join(inner))
 
     def element(self, node: LexborNode, inner: str) -> str:

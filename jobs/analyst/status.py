@@ -19,6 +19,7 @@ from jobs.analyst.query import connect
 from jobs.analyst.report import UNKNOWN_SOURCE, reject_source
 from jobs.analyst.verify import damaged_file_error
 from jobs.errors import ArticleLakeError, UsageError
+from jobs.lake.out_dir import require_dataset
 from jobs.parse.dates import IMPLAUSIBLE_KEY
 from schemas.state import RunStatus
 
@@ -29,8 +30,7 @@ def dataset_status(out_dir: str | Path, last_runs: int = 5, as_of: dt.date | Non
                    thresholds: Thresholds = Thresholds()) -> dict[str, Any]:
     """Everything `status` shows. `as_of` is "today" (UTC) for the health checks; default: now."""
     out = Path(out_dir)
-    if not out.is_dir():
-        raise UsageError(f"no dataset at {out} (run `articles ingest --out-dir {out}` first)")
+    require_dataset(out)
     try:
         return _status(out, last_runs, as_of, thresholds)
     except duckdb.Error as error:  # a damaged data file: name it, never a traceback

@@ -24,11 +24,14 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from enum import Enum
 from typing import Protocol, TypeVar
 
+from jobs.errors import ArticleLakeError, UsageError
 from jobs.run.limits import DEFAULT_WORKER_MEMORY, bound_worker
 
 SETTLE_SECONDS = 120  # after a failure, how long the Dask engine waits for the tasks already in flight
+CONNECT_SECONDS = 5  # how long to try reaching a Dask scheduler before saying it is not there
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -73,9 +76,15 @@ def local_engine(workers: int, worker_memory: int | None = DEFAULT_WORKER_MEMORY
     return InProcessEngine() if workers <= 1 else ProcessPoolEngine(workers, worker_memory=worker_memory)
 
 
+class EngineName(str, Enum):
+    """`--engine`: a closed set, so a typo is refused by the option parser."""
+    local = "local"  # a process pool on this machine
+    dask = "dask"  # a Dask cluster (--scheduler, or a LocalCluster)
+
+
 def engine_for(options) -> Engine:
     """The engine RunOptions ask for (`engine_name`, `scheduler`, `workers`, `worker_memory`)."""
-    if options.engine_name == "dask":
+    if options.engine_name == EngineName.dask:
         return DaskEngine(options.scheduler, options.workers)
     return local_engine(options.workers, options.worker_memory)
 
@@ -223,7 +232,12 @@ class DaskEngine:
 
         self._cluster = None
         if scheduler:
-            self._client = Client(scheduler, set_as_default=False)
+            try:
+                self._client = Client(scheduler, set_as_default=False, timeout=CONNECT_SECONDS)
+            except (OSError, TimeoutError, ValueError) as error:  # refused, unreachable, or not an address
+                raise UsageError(f"no Dask scheduler answered at {scheduler} "
+                                 f"({_first_line(error)}); start one (`dask scheduler`) or leave out --scheduler "
+                                 "to run a LocalCluster") from None
         else:
             self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                          dashboard_address=":0", silence_logs=40)
@@ -232,7 +246,7 @@ class DaskEngine:
             self._client.wait_for_workers(1, timeout=60)
         except TimeoutError:
             self.close()
-            raise RuntimeError(f"no Dask worker joined the scheduler {scheduler} within 60 s") from None
+            raise ArticleLakeError(f"no Dask worker joined the scheduler {scheduler} within 60 s") from None
         self.workers = max(1, len(self._client.scheduler_info()["workers"]))
         self.in_flight = self.workers * in_flight_per_worker
         self.dashboard = self._client.dashboard_link
@@ -286,3 +300,8 @@ class DaskEngine:
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jobs.run.discover import DEFAULT_GLOBS
-from jobs.run.engine import Engine, default_workers
+from jobs.run.engine import Engine, EngineName, default_workers
 from jobs.run.limits import DEFAULT_FILE_SECONDS, DEFAULT_WORKER_MEMORY
 from schemas.state import RUN_METRICS, RunStatus
 
@@ -26,7 +26,7 @@ class RunOptions:
     wait_seconds: float = 0.0
     # Where tasks run: "local" (a process pool of `workers`) or "dask" (the cluster at `scheduler`, or a
     # LocalCluster of `workers` processes started and stopped by the run).
-    engine_name: str = "local"
+    engine_name: EngineName = EngineName.local
     scheduler: str | None = None
     # An engine object to use instead (tests, embedding); the run neither starts nor stops it.
     engine: Engine | None = None

@@ -19,6 +19,7 @@ from pathlib import Path
 from jobs.errors import TooManyRejects, UsageError, domain_error, manifest_damage
 from jobs.lake.lock import OutputLock
 from jobs.lake.manifest import State
+from jobs.lake.out_dir import check_writable_out_dir
 from jobs.lake.paths import Layout, staging_root
 from jobs.lake.repair import open_state
 from jobs.lake.store import Store
@@ -259,6 +260,7 @@ def _check_options(options: RunOptions) -> None:
         raise UsageError(f"--max-reject-ratio must be 0 or more, not {options.max_reject_ratio}")
     if options.engine_name not in ("local", "dask"):
         raise UsageError(f"--engine must be local or dask, not {options.engine_name}")
+    check_writable_out_dir(options.out_dir)  # also for a dry run: opening the manifest writes beside it
     if options.scheduler and options.engine_name != "dask":
         raise UsageError("--scheduler needs --engine dask")
 
