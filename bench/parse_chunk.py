@@ -1,4 +1,4 @@
-"""A map task's parse, side by side for two code trees: jobs.run.work.parse_chunk per file.
+"""A map task's parse, side by side for two code trees: jobs.run.map.parse_chunk per file.
 
     python bench/parse_chunk.py RAW_DIR --code NEW --against OLD [--rounds R] [--chunk N]
 
@@ -27,7 +27,10 @@ BENCH = Path(__file__).resolve().parent
 def child(raw_dir: Path, chunk: int) -> dict:
     import datetime as dt
 
-    from jobs.run.work import Job, WorkItem, parse_chunk
+    try:  # the map task's module: jobs.run.map now, jobs.run.work in trees before the Delta table
+        from jobs.run.map import Job, WorkItem, parse_chunk
+    except ImportError:
+        from jobs.run.work import Job, WorkItem, parse_chunk
 
     sys.path.insert(0, str(BENCH))
     from floor import list_files

@@ -2,7 +2,7 @@
 
     python bench/small_parquet.py RAW_DIR [--files 3000] [--rounds 5] [--by date|week|month|source] [--dir DIR]
 
-Parses the first --files raw files of RAW_DIR (jobs.run.work.parse_chunk), cuts
+Parses the first --files raw files of RAW_DIR (jobs.run.map.parse_chunk), cuts
 the rows into partitions the way an ingest does (--by date: source and date,
 a few rows each on a generated corpus; --by week, month: bigger ones; --by
 source: one big partition per source), merges each (merge_partition), then writes every partition as its own
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jobs.lake.store import LONG_COLUMNS, ROW_GROUP_ROWS, _column_options  # noqa: E402
 from jobs.run.merge import merge_partition  # noqa: E402
-from jobs.run.work import Job, parse_chunk  # noqa: E402
+from jobs.run.map import Job, parse_chunk  # noqa: E402
 from reduce_costs import list_items  # noqa: E402  (bench/ is on sys.path: a sibling script)
 from schemas.article import ARTICLE_FILE_SCHEMA  # noqa: E402
 

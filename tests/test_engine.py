@@ -65,8 +65,8 @@ def test_one_and_two_local_workers_and_any_chunking_give_the_same_dataset(refere
 
 def test_reduce_tasks_reading_their_fragments_a_few_batches_at_a_time_give_the_same_dataset(reference, tmp_path,
                                                                                                monkeypatch):
-    import jobs.run.work
-    monkeypatch.setattr(jobs.run.work, "READ_BATCHES", 2)  # in-process engine: the tasks see this value
+    import jobs.run.reduce
+    monkeypatch.setattr(jobs.run.reduce, "READ_BATCHES", 2)  # in-process engine: the tasks see this value
     nights(tmp_path / "raw", tmp_path / "out", InProcessEngine(), group_partitions=40)
     assert data_columns(tmp_path / "out") == reference[0]
 

@@ -12,7 +12,7 @@ import pytest
 from helpers_pipeline import article_text, copy_samples, run_cli, run_ingest, write_raw
 from jobs.errors import Rejected
 from jobs.run.limits import FileTimeLimit, time_limit
-from jobs.run.work import Job, WorkItem, parse_chunk
+from jobs.run.map import Job, WorkItem, parse_chunk
 
 NOW = dt.datetime(2024, 1, 5, tzinfo=dt.timezone.utc)
 HOSTILE = {

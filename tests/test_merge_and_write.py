@@ -110,13 +110,13 @@ def test_write_staged_creates_its_folder_and_overwrites(tmp_path):
 
 
 def test_reduce_slices_bound_the_batches_read_at_once():
-    from jobs.run.work import PartitionTask, _slices
+    from jobs.run.reduce import PartitionTask, _slices
 
     def task(batches: int) -> PartitionTask:
         return PartitionTask("s", None, (("f.arrow", tuple(range(batches))),), (), None)
 
     tasks = [task(n) for n in (3, 3, 0, 5, 1, 9, 2)]
-    import jobs.run.work as work
+    import jobs.run.reduce as work
     limit = 6
     original, work.READ_BATCHES = work.READ_BATCHES, limit
     try:

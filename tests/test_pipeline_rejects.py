@@ -14,7 +14,7 @@ import pytest
 
 from helpers_pipeline import article_text, copy_samples, read_articles, read_rejects, run_ingest, snapshot, write_raw
 from jobs.run.discover import discover
-from jobs.run.work import Job, WorkItem, parse_chunk
+from jobs.run.map import Job, WorkItem, parse_chunk
 
 MAX_BYTES = 256 * 1024
 

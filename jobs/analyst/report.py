@@ -18,7 +18,7 @@ import polars as pl
 from jobs.parse.record import source_folder
 from jobs.run.discover import DEFAULT_GLOBS, discover
 from jobs.run.engine import local_engine
-from jobs.run.work import Job, WorkItem, parse_chunk
+from jobs.run.map import Job, WorkItem, parse_chunk
 
 # Text still containing any of these means boilerplate or markup leaked through.
 # (Not `{`: code kept verbatim from <pre> has braces; the feeds escape them as &#123; elsewhere.)

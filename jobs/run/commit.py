@@ -21,7 +21,7 @@ from jobs.lake.store import Store, write_file_list
 from jobs.lake.table import ArticlesTable
 from jobs.parse import PARSER_VERSION
 from jobs.run.options import EventSink, RunReport
-from jobs.run.work import PartitionResult
+from jobs.run.reduce import PartitionResult
 
 
 def commit_run(table: ArticlesTable, state: State, store: Store, report: RunReport, started: dt.datetime,

@@ -33,7 +33,7 @@ from jobs.run.plan import ReprocessPreview, plan_ingest, plan_rebuild
 from jobs.run.recover import recover
 from jobs.run.reduce import reduce_partitions
 from jobs.run.vacuum import vacuum_table
-from jobs.run.work import WorkItem
+from jobs.run.map import WorkItem
 from jobs.lake.paths import PartitionKey
 from schemas.state import FileStatus, RunStatus
 

@@ -25,7 +25,7 @@ from jobs.lake.table import ArticlesTable
 from jobs.parse import PARSER_VERSION
 from jobs.run.discover import RawFile, UnlistedFolder, discover
 from jobs.run.options import RunOptions, Selection
-from jobs.run.work import WorkItem
+from jobs.run.map import WorkItem
 from schemas.article import RejectReason
 from schemas.raw_path import raw_file_path
 from schemas.state import FileStatus

@@ -1,17 +1,29 @@
-"""The reduce phase, driver side: which partitions the run touches, one reduce task per group of them
-(each writes its partitions' new data files into the table), their results gathered for the commit."""
+"""The reduce phase: each touched partition (source, month) -> one new data file in the table.
+
+Tasks (`reduce_group`, one per group of partitions, on any worker) read a partition's current data
+files and the map tasks' staged rows for it, merge them (jobs/run/merge.py), and write the result as
+one data file straight into the table's folder under a name unique to the run (no rename: the
+commit names it, and a file no commit names does not exist for readers). They never import
+deltalake. The driver side (`reduce_partitions`) decides which partitions the run touches and
+gathers the results for the commit (jobs/run/commit.py).
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.ipc  # noqa: F401  (pa.ipc)
+
 from jobs.lake.manifest import State
 from jobs.lake.paths import PartitionKey, partition_order
+from jobs.lake.table import DataFile
 from jobs.run.engine import Engine
 from jobs.run.options import EventSink, RunOptions, RunReport
-from jobs.run.work import PartitionResult, PartitionTask, ReduceJob, reduce_group
 
 
 def reduce_partitions(options: RunOptions, state: State, engine: Engine, report: RunReport,
@@ -55,3 +67,118 @@ def reduce_partitions(options: RunOptions, state: State, engine: Engine, report:
         done += len(results)
         emit("merged", {"done": done, "total": len(keys)})
     return changed
+
+
+@dataclass(frozen=True)
+class PartitionTask:
+    source: str
+    month: str | None
+    fragments: tuple[tuple[str, tuple[int, ...]], ...]  # (fragment file, batch indices)
+    replaced: tuple[str, ...]  # raw paths whose earlier rows here give way
+    keep_only: tuple[str, ...] | None  # for a rebuild: the only paths whose existing rows survive
+    current: tuple[str, ...] = ()  # the partition's data files in the version the run started from
+
+
+@dataclass(frozen=True)
+class ReduceJob:
+    out_dir: str
+    run_id: str
+
+
+@dataclass
+class PartitionResult:
+    source: str
+    month: str | None
+    added: DataFile | None  # the partition's new data file; None when unchanged or emptied
+    removed: tuple[str, ...]  # the files it replaces (all of the partition's current files when it changed)
+    rows: int
+    new_rows: int
+    duplicates: int
+    lost_paths: tuple[str, ...] = ()  # a rebuild of an unreadable file: history rows it could not keep
+    warning: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.added is not None or bool(self.removed)
+
+
+def reduce_group(job: ReduceJob, numbered: tuple[int, list[PartitionTask]]) -> list[PartitionResult]:
+    """Merge a group of partitions: current files + staged fragments -> one new data file each, written
+    straight into the table's folder under a name unique to the run (no rename; the commit names it)."""
+    from jobs.errors import DamagedFile
+    from jobs.lake.damaged import lost_rows_message
+    from jobs.lake.paths import Layout
+    from jobs.lake.store import encode_options
+    from jobs.lake.table import DataFile, file_stats, read_data_files, write_data_file
+    from jobs.run.merge import merge_partition
+
+    number, tasks = numbered
+    layout = Layout(job.out_dir)
+    results = []
+    for start, stop in _slices(tasks):
+        news = _read_fragments(tasks[start:stop])
+        for index in range(start, stop):
+            task, new = tasks[index], news[index - start]
+            news[index - start] = None  # its rows are not needed once its file is written
+            keep_only = set(task.keep_only) if task.keep_only is not None else None
+            lost, warning = (), None
+            try:
+                on_disk = read_data_files(layout, (task.source, task.month), task.current)
+            except DamagedFile as damaged:
+                if keep_only is None:  # only a rebuild (reprocess) may replace what it cannot read
+                    raise
+                on_disk, lost, warning = None, tuple(sorted(keep_only)), lost_rows_message(damaged, keep_only)
+            merged, duplicates = merge_partition(on_disk, new, task.replaced, keep_only)
+            added_rows = new.num_rows if new is not None else 0
+            unchanged = warning is None and ((on_disk is None and merged.num_rows == 0)
+                                             or (on_disk is not None and len(task.current) == 1 and merged.equals(on_disk)))
+            added = None
+            if not unchanged and merged.num_rows:
+                relative = layout.data_file_relative(task.source, task.month, job.run_id, number, index)
+                size, modified = write_data_file(merged, str(layout.data_file(relative)), *encode_options(merged.num_rows))
+                added = DataFile(relative, task.source, task.month, size, merged.num_rows, file_stats(merged), modified)
+            removed = () if unchanged else task.current
+            results.append(PartitionResult(task.source, task.month, added, removed, merged.num_rows, added_rows,
+                                           duplicates, lost, warning))
+    return results
+
+
+READ_BATCHES = 512  # staged record batches read at once by a reduce task (about one row each on a first run)
+
+
+def _slices(tasks: list[PartitionTask]) -> Iterator[tuple[int, int]]:
+    """Runs of consecutive tasks with at most READ_BATCHES fragment batches (at least one task each).
+
+    Bounds a reduce task's memory by rows read at once, not by partitions per group: at 200,000
+    files a group of 64 partitions holds ~1,500 rows, and each row is held about three times
+    (read, merged, encoded) until its partition is written.
+    """
+    start, batches = 0, 0
+    for index, task in enumerate(tasks):
+        count = sum(len(b) for _, b in task.fragments)
+        if index > start and batches + count > READ_BATCHES:
+            yield start, index
+            start, batches = index, 0
+        batches += count
+    if start < len(tasks):
+        yield start, len(tasks)
+
+
+def _read_fragments(tasks: list[PartitionTask]) -> list[pa.Table | None]:
+    """Each task's staged rows; every fragment file is opened once for the whole group.
+
+    Memory-mapped: a batch only touches its own pages, and its buffers keep the mapping
+    alive after the file is closed (Arrow unmaps when the last buffer goes), so no file
+    descriptor stays open however many fragment files a group reads.
+    """
+    wanted: dict[str, list[tuple[int, int]]] = {}
+    for position, task in enumerate(tasks):
+        for path, batches in task.fragments:
+            wanted.setdefault(path, []).extend((position, batch) for batch in batches)
+    found: list[list[pa.RecordBatch]] = [[] for _ in tasks]
+    for path in sorted(wanted):
+        with pa.memory_map(path) as source:
+            reader = pa.ipc.open_file(source)
+            for position, batch in wanted[path]:
+                found[position].append(reader.get_batch(batch))
+    return [pa.Table.from_batches(batches).combine_chunks() if batches else None for batches in found]
