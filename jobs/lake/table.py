@@ -181,16 +181,25 @@ class ArticlesTable:
                                  enforce_retention_duration=False, full=True)
 
 
-def untracked_files(layout: Layout) -> list[str]:
-    """Parquet files under the table's folder that no commit of the log ever added (relative paths):
+def untracked_files(layout: Layout, live: set[str] | None = None) -> list[str]:
+    """Parquet files under the table's folder that no commit of the log ever named (relative paths):
     files of killed runs, strays copied in. No reader of the log sees them; only a writer holding the
-    run lock may delete them (a running run's files are untracked until its commit)."""
-    added: set[str] = set()
+    run lock may delete them (a running run's files are untracked until its commit).
+
+    The commits' JSON files are read for every path they add; the current version's files are added
+    too, since delta-rs removes commit files older than the log retention (30 days) once a checkpoint
+    holds them: a live file added by such a commit is never taken for a stray.
+    """
+    if live is None:
+        table = ArticlesTable(layout.out)
+        live = {f.relative for f in table.live_files()} if table.exists() else set()
+    added: set[str] = set(live)
     for entry in sorted(layout.delta_log.glob("*.json")):
         with open(entry, encoding="utf-8") as handle:
             for line in handle:
-                if '"add"' in line:
-                    action = json.loads(line).get("add")
+                if '"add"' in line or '"remove"' in line:
+                    entry = json.loads(line)
+                    action = entry.get("add") or entry.get("remove")
                     if action:
                         added.add(unquote(action["path"]))
     found = []
