@@ -20,6 +20,7 @@ from jobs.analyst.report import UNKNOWN_SOURCE, reject_source
 from jobs.analyst.verify import damaged_file_error
 from jobs.errors import ArticleLakeError, UsageError
 from jobs.lake.out_dir import require_dataset
+from jobs.lake.table import ArticlesTable
 from jobs.parse.dates import IMPLAUSIBLE_KEY
 from schemas.state import RunStatus
 
@@ -78,6 +79,7 @@ def _status(out: Path, last_runs: int, as_of: dt.date | None, thresholds: Thresh
         "implausible_dates": int(implausible["rows"].sum()) if implausible.height else 0,
         "rejects": rejects.height,
         "size_bytes": _size_on_disk(out),
+        **_table_size(out),
         "flags_raised": sum(len(feed["flags"]) for feed in health),
         "thresholds": thresholds.as_dict(),
         "last_run_id": last_run_id,
@@ -109,7 +111,19 @@ def _frame(connection, sql: str, parameters: dict | None = None) -> pl.DataFrame
     return connection.sql(sql, params=parameters or None).pl()
 
 
+def _table_size(out: Path) -> dict:
+    """The table's current version: its version, data files and their bytes; what vacuum may still reclaim."""
+    table = ArticlesTable(out)
+    if not table.exists():
+        return {"table_version": None, "data_files": 0, "data_bytes": 0, "log_bytes": 0}
+    live = table.live_files()
+    log = sum(path.stat().st_size for path in table.layout.delta_log.glob("*") if path.is_file())
+    return {"table_version": table.version(), "data_files": len(live), "data_bytes": sum(f.size for f in live),
+            "log_bytes": log}
+
+
 def _size_on_disk(out: Path) -> int:
+    """Everything under articles/ and rejects/: the current files, the log, and files older versions still name."""
     total = 0
     for folder in ("articles", "rejects"):
         for root, _, files in os.walk(out / folder):

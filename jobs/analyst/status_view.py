@@ -15,7 +15,9 @@ def render_status(info: dict[str, Any], stream: TextIO) -> None:
     console = Console(file=stream, width=None if stream.isatty() else WIDTH_OFF_TERMINAL, highlight=False,
                       soft_wrap=False)
     console.print(f"{info['articles']} articles from {info['sources']} sources, {info['first_date']} .. {info['last_date']}; "
-                  f"{info['undated']} undated; {info['implausible_dates']} with an implausible date; {info['rejects']} rejects; {info['size_bytes'] / 1e6:.1f} MB on disk",
+                  f"{info['undated']} undated; {info['implausible_dates']} with an implausible date; {info['rejects']} rejects; {info['size_bytes'] / 1e6:.1f} MB on disk"
+                  f" (table version {info['table_version']}: {info['data_files']} data files, {info['data_bytes'] / 1e6:.1f} MB;"
+                  f" the rest is the log and files older versions name until vacuum)",
                   markup=False)
     console.print(f"feed health as of {info['as_of']}: {info['flags_raised']} flag(s) raised", markup=False)
     console.print(_feeds_table(info))
