@@ -4,7 +4,6 @@ partitions, and never a traceback (it crashed on `--all`, `--source S` and `--pa
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import typing
 
 import pytest
@@ -44,7 +43,7 @@ def test_a_dry_run_on_undated_rows_prints_the_plan(raw_and_out_with_undated_rows
     assert "Traceback" not in result.output and result.exception is None
     assert result.output.startswith("would rebuild ")
     if "--from" not in selection_args:  # an undated article is in no date range
-        assert "source=甲源 date=(undated)" in result.output
+        assert "source=甲源 month=(undated)" in result.output
 
 
 def test_the_preview_is_typed_and_sorted_as_the_run_sorts_partitions(raw_and_out_with_undated_rows):
@@ -52,12 +51,11 @@ def test_the_preview_is_typed_and_sorted_as_the_run_sorts_partitions(raw_and_out
     preview = plan_reprocess(RunOptions(raw_dir=raw, out_dir=out, workers=1), Selection(everything=True))
     assert isinstance(preview, ReprocessPreview)
     assert all(type(p) is PlannedPartition for p in preview.partitions)
-    keys = [(p.source, p.date) for p in preview.partitions]
+    keys = [(p.source, p.month) for p in preview.partitions]
     assert keys == sorted(keys, key=partition_order)
-    assert keys == [("乙源", None), ("乙源", dt.date(2022, 8, 1)),
-                    ("甲源", None), ("甲源", dt.date(2022, 8, 1)), ("甲源", dt.date(2022, 8, 2))]
-    assert [p.rows for p in preview.partitions] == [1, 1, 2, 1, 1]
-    assert [p.raw_files for p in preview.partitions] == [1, 1, 2, 1, 1]
+    assert keys == [("乙源", None), ("乙源", "2022-08"), ("甲源", None), ("甲源", "2022-08")]
+    assert [p.rows for p in preview.partitions] == [1, 1, 2, 2]
+    assert [p.raw_files for p in preview.partitions] == [1, 1, 2, 2]
     assert preview.rows_to_replace == 6 and preview.files_to_reparse == 6 and preview.missing_files == 0
     # The lines follow the same order; the CLI prints exactly them.
     assert preview.lines()[1:] == [f"  {p.describe()}" for p in preview.partitions]
