@@ -206,8 +206,16 @@ def query(
     Without SQL on a terminal, opens an interactive prompt. Ctrl-C stops a query (exit 130; at the
     prompt it cancels the query or line and keeps the prompt).
     """
-    from jobs.analyst.output import interactive, run_query
-    from jobs.lake.out_dir import require_dataset
+    import signal
+    # Ctrl-C (or `kill -INT`, even when started with SIGINT ignored, as `&` does) stops the query however
+    # early it comes: from here on, not only once the query runs (imports and opening the table take a second).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        from jobs.analyst.output import interactive, run_query
+        from jobs.lake.out_dir import require_dataset
+    except KeyboardInterrupt:
+        typer.echo("error: query interrupted (Ctrl-C)", err=True)
+        raise typer.Exit(130) from None
 
     _run(lambda: require_dataset(out_dir))
     if sql is None:

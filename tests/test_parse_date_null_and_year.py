@@ -18,7 +18,7 @@ from jobs.parse.record import parse_article
 @pytest.mark.parametrize("date_line", ["~", "null", "Null", "NULL", "''", "Invalid Date"])
 def test_every_spelling_of_no_date_is_undated(date_line):
     record = parse_article(article_text("无日期", date_line).encode("utf-8"), "src/a.md")
-    assert record["date"] is None and record["published_at"] is None
+    assert record.date is None and record.published_at is None
 
 
 def test_tilde_and_null_land_in_the_same_undated_partition(tmp_path):

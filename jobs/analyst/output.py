@@ -34,7 +34,8 @@ def run_query(out_dir: Path, sql: str, output_format: str, output: Path | None, 
     if output is not None:
         check_output_path(output, out_dir)
         mode = output_mode(output)
-    connection = connect(out_dir)
+    with _interruptible():  # opening the table's snapshot takes a moment: Ctrl-C then stops it too
+        connection = connect(out_dir)
 
     def execute():
         relation = connection.sql(sql)
@@ -56,6 +57,20 @@ def run_query(out_dir: Path, sql: str, output_format: str, output: Path | None, 
         sys.stdout.write(text)
     else:
         _write_atomically(output, mode, lambda path: path.write_text(text, encoding="utf-8"))
+
+
+class _interruptible:
+    """SIGINT raises KeyboardInterrupt (even when inherited ignored) and becomes QueryInterrupted."""
+
+    def __enter__(self) -> None:
+        self.in_main = threading.current_thread() is threading.main_thread()
+        self.previous = signal.signal(signal.SIGINT, signal.default_int_handler) if self.in_main else None
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.in_main:
+            signal.signal(signal.SIGINT, self.previous)
+        if exc_type is KeyboardInterrupt:
+            raise QueryInterrupted("query interrupted (Ctrl-C)") from None
 
 
 def stoppable(connection: duckdb.DuckDBPyConnection, work: Callable[[], Value], timeout: float | None) -> Value:
