@@ -62,6 +62,27 @@ def empty_view_sql(table: str) -> str:
     return f"SELECT {typed} WHERE false"
 
 
+MISSING_LIST_MESSAGE = ("article-lake: _state/articles_files.parquet (the list of the table's current files that these views"
+                        " read) is missing: any run writes it again (articles ingest, a no-op when nothing changed),"
+                        " or read articles/ with delta_scan or Polars scan_delta")
+
+
+def missing_list_view_sql() -> str:
+    """A view of the right columns that fails, naming the repair, when queried: the table is there but its
+    file list is not (a dataset copied without _state). Silently empty would be a wrong answer."""
+    return empty_view_sql("articles").replace("WHERE false", f"WHERE error({_sql_string(MISSING_LIST_MESSAGE)})")
+
+
+def between_macro_sql() -> str:
+    """`articles_between(date_from, date_to)`: the articles of a date range, reading only the files of
+    the months the range touches. DuckDB prunes files by the `month` folder of a constant predicate,
+    never by a `date` predicate alone (it opens every file's footer to read its statistics)."""
+    return ("CREATE OR REPLACE MACRO articles_between(date_from, date_to) AS TABLE\n"
+            "    SELECT * FROM articles\n"
+            "    WHERE month BETWEEN strftime(CAST(date_from AS DATE), '%Y-%m') AND strftime(CAST(date_to AS DATE), '%Y-%m')\n"
+            "      AND date BETWEEN CAST(date_from AS DATE) AND CAST(date_to AS DATE);")
+
+
 def view_sql(table: str) -> str:
     """Two statements: choose, once, between the files and the empty stand-in; define the view on the choice.
 
@@ -71,11 +92,15 @@ def view_sql(table: str) -> str:
     """
     choice = f"article_lake_{table}"
     if table == "articles":
+        log = f"getvariable('{ROOT_VARIABLE}') || '/articles/_delta_log/*.json'"
         return (_file_list_sql() + "\n"
                 f"SET VARIABLE {choice} = CASE WHEN getvariable('article_lake_articles_files') IS NOT NULL\n"
                 f"    THEN {_sql_string(_files_sql(table))}\n"
+                f"    WHEN (SELECT count(*) FROM glob({log})) > 0\n"
+                f"    THEN {_sql_string(missing_list_view_sql())}\n"
                 f"    ELSE {_sql_string(empty_view_sql(table))} END;\n"
-                f"CREATE OR REPLACE VIEW {table} AS FROM query(getvariable('{choice}'));")
+                f"CREATE OR REPLACE VIEW {table} AS FROM query(getvariable('{choice}'));\n"
+                + between_macro_sql())
     return (f"SET VARIABLE {choice} = CASE WHEN (SELECT count(*) FROM glob(getvariable('{ROOT_VARIABLE}') || '/{GLOBS[table]}')) > 0\n"
             f"    THEN {_sql_string(_files_sql(table))}\n"
             f"    ELSE {_sql_string(empty_view_sql(table))} END;\n"
@@ -97,7 +122,8 @@ def render_views_file(root: str | None = None) -> str:
         "-- `articles` reads the Delta table's current version, as listed in _state/articles_files.parquet when\n"
         "-- this file runs: the session keeps seeing that version (its files stay until vacuum); read this file\n"
         "-- again for a newer one. `source` and `month` are always text. A table with no file yet (no rejects,\n"
-        "-- no runs, an empty dataset) is an empty view.\n"
+        "-- no runs, an empty dataset) is an empty view. A filter on `month` (or on `source`) skips files;\n"
+        "-- one on `date` alone opens every file's footer: for a date range use articles_between(from, to).\n"
     )
     return header + set_root + "\n".join(view_sql(t) for t in TABLES_IN_VIEWS) + "\n"
 
