@@ -12,18 +12,19 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from jobs.analyst.query import connect
+from jobs.analyst.query import connect, parse_as_of
 from jobs.analyst.verify import damaged_file_error
 from jobs.errors import ArticleLakeError, UsageError
 
 
-def run_query(out_dir: Path, sql: str, output_format: str, output: Path | None) -> None:
-    """Run `sql` in the sandbox (see query.py); print the result or save it to `output`."""
+def run_query(out_dir: Path, sql: str, output_format: str, output: Path | None, as_of: str | None = None) -> None:
+    """Run `sql` in the sandbox (see query.py), over the table's version `as_of` (a version number or an
+    ISO instant; default the latest); print the result or save it to `output`."""
     if output_format == "parquet" and output is None:
         raise UsageError("--format parquet needs --output FILE")
     if output is not None:
         check_output_path(output, out_dir)
-    connection = connect(out_dir)
+    connection = connect(out_dir, parse_as_of(as_of) if as_of is not None else None)
     try:
         relation = connection.sql(sql)
         if relation is None:
@@ -109,9 +110,9 @@ def markdown_table(columns: Sequence[str], rows: Iterable[Sequence]) -> str:
     return "\n".join(lines)
 
 
-def interactive(out_dir: Path) -> None:
+def interactive(out_dir: Path, as_of: str | None = None) -> None:
     """A minimal SQL prompt: one statement per line, `.quit` to leave."""
-    connection = connect(out_dir)
+    connection = connect(out_dir, parse_as_of(as_of) if as_of is not None else None)
     print("views: articles, rejects, runs. End with .quit", file=sys.stderr)
     while True:
         try:

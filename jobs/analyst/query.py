@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from jobs.errors import UsageError
 from jobs.lake.table import ArticlesTable
 from schemas.article import ARTICLE_FILE_SCHEMA, PARTITION_KEYS, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA
 from schemas.views import GLOBS
@@ -60,15 +61,52 @@ def data_files(out_dir: str | Path) -> dict[str, list[str]]:
 AsOf = int | dt.datetime | None
 
 
+def parse_as_of(text: str) -> int | dt.datetime:
+    """`--as-of`: a version number, or an ISO date or instant (no zone: UTC)."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--as-of {text!r}: give a version number (articles history lists them) or an ISO date or"
+                         " instant such as 2022-08-07 or 2022-08-07T06:00:00+08:00") from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
 def articles_dataset(out_dir: str | Path, as_of: AsOf = None) -> ds.Dataset:
     """The Delta table at its latest version (or `as_of`: a version number or an instant) as an Arrow
     dataset, columns as the views give them (file columns, then source and month)."""
     table = ArticlesTable(out_dir)
     if not table.exists():
+        if as_of is not None:
+            raise UsageError(f"--as-of: no table at {table.uri} yet")
         return ds.dataset(table_schemas()["articles"].empty_table())
-    delta = table.open(as_of)
+    delta = _open_as_of(table, as_of) if as_of is not None else table.open()
     dataset = delta.to_pyarrow_dataset()
     return dataset
+
+
+def _open_as_of(table: ArticlesTable, as_of: int | dt.datetime):
+    """The table at an older version, or a one-line UsageError: no such version, an instant before the
+    table, or a version whose files vacuum already removed (older than the retention)."""
+    from deltalake.exceptions import DeltaError
+
+    from jobs.lake.history import table_history
+    versions = table_history(table.layout)
+    if isinstance(as_of, dt.datetime) and versions and versions[-1].committed_at and as_of < versions[-1].committed_at:
+        raise UsageError(f"--as-of {as_of.isoformat()}: before the table's first version ({versions[-1].committed_at.isoformat()})")
+    try:
+        delta = table.open(as_of)
+    except (DeltaError, ValueError, OSError) as error:
+        latest = versions[0].version if versions else "none"
+        raise UsageError(f"--as-of {as_of}: no such version of the table (latest: {latest};"
+                         " articles history lists them)") from None
+    gone = [f.relative for f in table.live_files() if not table.layout.data_file(f.relative).exists()]
+    if gone:
+        raise UsageError(f"--as-of {as_of}: version {delta.version()} is older than what vacuum kept ({len(gone)} of its"
+                         f" files are removed, e.g. {gone[0]}); pick a later version with articles history")
+    return delta
 
 
 def open_datasets(out_dir: str | Path, as_of: AsOf = None) -> dict[str, ds.Dataset]:
