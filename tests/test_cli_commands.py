@@ -27,7 +27,8 @@ def raw_and_ingested_out(tmp_path_factory):
 
 
 def test_every_command_is_listed():
-    assert COMMANDS == ["ingest", "inspect", "query", "report", "reprocess", "review", "schema", "status", "verify", "views"]
+    assert COMMANDS == ["history", "ingest", "inspect", "migrate", "query", "report", "reprocess", "review", "schema", "status",
+                        "vacuum", "verify", "views"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -16,13 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import glob
 from pathlib import Path
+from urllib.parse import unquote
 
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
 from jobs.errors import UsageError
-from jobs.lake.table import ArticlesTable
+from jobs.lake.table import STATS_COLUMNS, ArticlesTable
 from schemas.article import ARTICLE_FILE_SCHEMA, PARTITION_KEYS, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA
 from schemas.views import GLOBS
 
@@ -83,8 +84,44 @@ def articles_dataset(out_dir: str | Path, as_of: AsOf = None) -> ds.Dataset:
             raise UsageError(f"--as-of: no table at {table.uri} yet")
         return ds.dataset(table_schemas()["articles"].empty_table())
     delta = _open_as_of(table, as_of) if as_of is not None else table.open()
-    dataset = delta.to_pyarrow_dataset()
-    return dataset
+    return _dataset_of(table, delta)
+
+
+def _dataset_of(table: ArticlesTable, delta) -> ds.Dataset:
+    """The loaded version's files as an Arrow dataset whose fragments carry only what is known of them:
+    partition values and the date and published_at ranges of the log's statistics, so a filter on those
+    skips files unopened. Not `DeltaTable.to_pyarrow_dataset()`: it adds `column >= null` for every column
+    without statistics, and pyarrow then drops every file for a filter on such a column (`WHERE raw_path =
+    'x'` found nothing: tests/test_query_pruning.py)."""
+    import pyarrow.fs as pafs
+    schema = table_schemas()["articles"]
+    actions = pa.table(delta.get_add_actions(flatten=True)).to_pylist()
+    file_format = ds.ParquetFileFormat()
+    filesystem = pafs.SubTreeFileSystem(str(table.layout.articles.resolve()), pafs.LocalFileSystem())
+    fragments = [file_format.make_fragment(unquote(a["path"]), filesystem=filesystem, file_size=a["size_bytes"],
+                                           partition_expression=_known_of(a)) for a in actions]
+    return ds.FileSystemDataset(fragments, schema, file_format, filesystem)
+
+
+def _known_of(action: dict) -> ds.Expression:
+    """What holds for every row of a file: its partition values; each statistics column within [min, max]
+    (or null, when the file has nulls there). Timestamps in the log are cut to milliseconds: max + 1 ms."""
+    known = ds.field("source") == action["partition.source"]
+    month = action.get("partition.month")
+    known &= ds.field("month").is_null() if month is None else ds.field("month") == month
+    for column in STATS_COLUMNS:
+        low, high, nulls = action.get(f"min.{column}"), action.get(f"max.{column}"), action.get(f"null_count.{column}")
+        if low is None or high is None or nulls is None:
+            continue
+        if isinstance(high, dt.datetime):
+            high += dt.timedelta(milliseconds=1)
+        within = (ds.field(column) >= pa.scalar(low, schema_type(column))) & (ds.field(column) <= pa.scalar(high, schema_type(column)))
+        known &= within if nulls == 0 else (ds.field(column).is_null() | within)
+    return known
+
+
+def schema_type(column: str) -> pa.DataType:
+    return ARTICLE_FILE_SCHEMA.field(column).type
 
 
 def _open_as_of(table: ArticlesTable, as_of: int | dt.datetime):

@@ -3,13 +3,15 @@
 Each commit file `_delta_log/<version>.json` holds one JSON action per line: `commitInfo` (time, operation
 and the custom metadata a run adds: run_id, command, ...), `add` (a data file, its statistics holding
 numRecords) and `remove` (a data file no longer in the table). Rows removed are the numRecords of the
-removed files, known from the commit that added them. Commit files older than a checkpoint may have been
+removed files, known from the commit that added them. A version's time is its commit file's
+modification time, which is what delta-rs's time travel (`query --as-of INSTANT`) goes by. Commit files older than a checkpoint may have been
 cleaned up (delta-rs keeps them 30 days): their versions are not listed, and rows of a file added there
 and removed later are unknown (None).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import asdict, dataclass
@@ -17,6 +19,7 @@ from urllib.parse import unquote
 
 from jobs.lake.paths import Layout
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 # commitInfo keys that are delta-rs's own, not our metadata.
 _DELTA_KEYS = {"timestamp", "operation", "operationParameters", "engineInfo", "clientVersion", "readVersion",
                "isBlindAppend", "operationMetrics", "userMetadata"}
@@ -49,7 +52,10 @@ def table_history(layout: Layout, limit: int | None = None) -> list[VersionChang
     rows_of: dict[str, int | None] = {}
     changes = []
     for entry in entries:
-        changes.append(_read_commit(int(entry.stem), entry.read_text(encoding="utf-8"), rows_of))
+        change = _read_commit(int(entry.stem), entry.read_text(encoding="utf-8"), rows_of)
+        # The commit file's modification time is what delta-rs travels by (`query --as-of INSTANT`).
+        written = _EPOCH + dt.timedelta(milliseconds=entry.stat().st_mtime_ns // 1_000_000)  # exact, no float
+        changes.append(dataclasses.replace(change, committed_at=written))
     changes.reverse()
     return changes[:limit] if limit is not None else changes
 
