@@ -25,7 +25,7 @@ import pyarrow.dataset as ds
 from jobs.errors import UsageError
 from jobs.lake.table import STATS_COLUMNS, ArticlesTable
 from schemas.article import ARTICLE_FILE_SCHEMA, PARTITION_KEYS, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA
-from schemas.views import GLOBS
+from schemas.views import GLOBS, between_macro_sql
 
 # Partition keys as the views type them: always text.
 PARTITION_SCHEMA = pa.schema([("source", pa.string()), ("month", pa.string())])
@@ -167,6 +167,7 @@ def connect(out_dir: str | Path, as_of: AsOf = None) -> duckdb.DuckDBPyConnectio
         connection.register(f"_{table}" if table == "articles" else table, dataset)
     keys = ", ".join(PARTITION_KEYS)
     connection.execute(f"CREATE VIEW articles AS SELECT * EXCLUDE ({keys}), {keys} FROM _articles")
+    connection.execute(between_macro_sql())  # as in schemas/views.sql, so recipes run in both
     for name, value in SANDBOX_SETTINGS:
         connection.execute(f"SET {name} = ?", [value])
     return connection
