@@ -54,6 +54,7 @@ LogJson = Annotated[bool, typer.Option("--log-json", help="One JSON log line per
 EngineOption = Annotated[EngineName, typer.Option("--engine", help="Where tasks run: local (process pool on this machine) or dask.")]
 Scheduler = Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address (tcp://HOST:8786); without it --engine dask starts a LocalCluster of --workers processes.")]
 MaxBytes = Annotated[int, typer.Option("--max-bytes", help="Files larger than this are rejected as too_large.")]
+Retention = Annotated[float, typer.Option("--retention", help="Hours a superseded data file stays for readers of older versions before vacuum removes it.")]
 MaxRejectRatio = Annotated[float, typer.Option("--max-reject-ratio", help="Exit 4 when more than this share of parsed files is rejected.")]
 
 
@@ -99,6 +100,7 @@ def ingest(
     log_json: LogJson = False,
     engine: EngineOption = EngineName.local,
     scheduler: Scheduler = None,
+    retention: Retention = 168.0,
 ) -> None:
     """Parse new and changed raw files into the dataset (the nightly job).
 
@@ -109,7 +111,8 @@ def ingest(
     from jobs.run.pipeline import ingest as run_ingest
 
     options = _options(raw_dir, out_dir, workers, globs=tuple(glob) if glob else DEFAULT_GLOBS, max_bytes=max_bytes,
-                       max_reject_ratio=max_reject_ratio, wait_seconds=wait, engine_name=engine, scheduler=scheduler)
+                       max_reject_ratio=max_reject_ratio, wait_seconds=wait, engine_name=engine, scheduler=scheduler,
+                       retention_hours=retention)
     report = _run(lambda: run_ingest(options, choose_sink(log_json)))
     typer.echo(report.summary())
     raise typer.Exit(report.exit_code)
@@ -131,6 +134,7 @@ def reprocess(
     log_json: LogJson = False,
     engine: EngineOption = EngineName.local,
     scheduler: Scheduler = None,
+    retention: Retention = 168.0,
 ) -> None:
     """Rebuild chosen partitions from the raw files (after a parser change).
 
@@ -144,7 +148,8 @@ def reprocess(
         raise typer.Exit(2)
     selection = Selection(date_from.date() if date_from else None, date_to.date() if date_to else None,
                           tuple(source or ()), parser_older_than, everything, prune)
-    options = _options(raw_dir, out_dir, workers, wait_seconds=wait, engine_name=engine, scheduler=scheduler)
+    options = _options(raw_dir, out_dir, workers, wait_seconds=wait, engine_name=engine, scheduler=scheduler,
+                       retention_hours=retention)
     if not yes:
         preview = _run(lambda: plan_reprocess(options, selection))
         for line in preview.lines():
@@ -199,12 +204,14 @@ def query(
     output_format: Annotated[OutputFormat, typer.Option("--format", help="How to print or save the result.")] = OutputFormat.table,
     output: Annotated[Optional[Path], typer.Option("--output", help="Write to this file (never inside --out-dir) instead of stdout: a new path or a regular file, replaced whole; never a symlink, FIFO or device.")] = None,
     timeout: Annotated[Optional[float], typer.Option("--timeout", min=0.0, help="Stop a query after this many seconds (exit 124).")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Read articles as of this table version (articles history) or ISO instant (UTC unless given), within the vacuum retention.")] = None,
 ) -> None:
     """Run SQL in DuckDB over the views articles, rejects and runs (reads nothing else, writes only --output).
 
     Example: articles query --format csv "select source, count(*) from articles group by 1"
     Without SQL on a terminal, opens an interactive prompt. Ctrl-C stops a query (exit 130; at the
     prompt it cancels the query or line and keeps the prompt).
+    With --as-of, `articles` is that older version (rejects and runs stay the current ones).
     """
     import signal
     # Ctrl-C (or `kill -INT`, even when started with SIGINT ignored, as `&` does) stops the query however
@@ -222,9 +229,9 @@ def query(
         if not sys.stdin.isatty():
             sql = sys.stdin.read()
         else:
-            _run(lambda: interactive(out_dir, timeout))
+            _run(lambda: interactive(out_dir, timeout, as_of))
             return
-    _run(lambda: run_query(out_dir, sql, output_format.value, output, timeout))
+    _run(lambda: run_query(out_dir, sql, output_format.value, output, timeout, as_of))
 
 
 @app.command()
@@ -244,6 +251,68 @@ def verify(
     for line in result.lines():
         typer.echo(line)
     raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def history(
+    out_dir: OutDir = Path("data/parquet"),
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Only the newest N versions.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per version, one per line.")] = False,
+) -> None:
+    """List the articles table's versions, newest first: when, which run and command, files and rows
+    added and removed. Any version still within the retention can be read with `query --as-of`.
+
+    Example: articles history --limit 5
+    """
+    from jobs.lake.history import history_lines, table_history
+    from jobs.lake.paths import Layout
+
+    changes = table_history(Layout(out_dir), limit)
+    if as_json:
+        for change in changes:
+            typer.echo(json.dumps(change.as_dict(), ensure_ascii=False, default=str))
+        return
+    if not changes:
+        typer.echo(f"no table at {out_dir}/articles yet")
+        return
+    for line in history_lines(changes):
+        typer.echo(line)
+
+
+@app.command()
+def vacuum(
+    out_dir: OutDir = Path("data/parquet"),
+    retention: Retention = 168.0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be removed.")] = False,
+    wait: Wait = 0.0,
+) -> None:
+    """Remove data files superseded more than --retention hours ago and files no version names (a killed
+    run's, a stray copied in). Every run does this too; readers of an older version lose it.
+
+    Example: articles vacuum --retention 24 --dry-run
+    """
+    from jobs.run.maintain import vacuum_dataset
+
+    result = _run(lambda: vacuum_dataset(out_dir, retention, dry_run, wait))
+    for line in result.lines():
+        typer.echo(line)
+
+
+@app.command()
+def migrate(
+    out_dir: OutDir = Path("data/parquet"),
+    wait: Wait = 0.0,
+    log_json: LogJson = False,
+) -> None:
+    """Convert a dataset of the source/date layout (before the Delta table) into the table, keeping every
+    row as it was. The first ingest or reprocess does it too.
+
+    Example: articles migrate --out-dir data/parquet
+    """
+    from jobs.run.events import choose_sink
+    from jobs.run.maintain import migrate_dataset
+
+    typer.echo(_run(lambda: migrate_dataset(out_dir, choose_sink(log_json), wait)))
 
 
 @app.command()

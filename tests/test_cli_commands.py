@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+
 import csv
+import datetime as dt
 import io
 import json
 
@@ -25,7 +27,8 @@ def raw_and_ingested_out(tmp_path_factory):
 
 
 def test_every_command_is_listed():
-    assert COMMANDS == ["ingest", "inspect", "query", "report", "reprocess", "review", "schema", "status", "verify", "views"]
+    assert COMMANDS == ["history", "ingest", "inspect", "migrate", "query", "report", "reprocess", "review", "schema", "status",
+                        "vacuum", "verify", "views"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -77,7 +80,7 @@ def test_schema_json_is_exactly_one_object():
     assert result.exit_code == 0 and result.stdout.count("\n") == 1
     info = json.loads(result.stdout)
     assert set(info["tables"]) == {"articles", "rejects", "runs"}
-    assert info["partition_keys"] == ["source", "date"]
+    assert info["partition_keys"] == ["source", "month"]
 
 
 QUERY = "SELECT raw_path, source, date, categories FROM articles ORDER BY raw_path LIMIT 3"
@@ -187,25 +190,66 @@ def test_progress_bar_on_a_terminal_and_none_otherwise(tmp_path):
     assert run("pipe", on_terminal=False) == ""
 
 
-def test_a_query_for_one_source_and_day_opens_only_that_partition_file(raw_and_ingested_out, tmp_path):
-    # The sandbox hands DuckDB Arrow datasets; filters on source and date reach the scan, which
-    # prunes partitions before opening files: with every other partition file damaged, it still answers.
+def _live_paths(out: Path) -> list[str]:
+    from jobs.lake.table import ArticlesTable
+    return [str(out / "articles" / f.relative) for f in ArticlesTable(out).live_files()]
+
+
+def _damaged_copy(out: Path, tmp_path: Path, by_source: bool) -> tuple[Path, str, dt.date]:
+    """A copy of the dataset whose live data files that cannot hold the chosen (source, day) are junk:
+    another source's (when `by_source`) or a date range without the day. The copy, source and day."""
     import shutil
-    raw, out = raw_and_ingested_out
+
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    from jobs.lake.table import ArticlesTable
+
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
-    source, date = duckdb.connect().execute(
-        f"SELECT source, date FROM read_parquet('{copy}/articles/**/*.parquet', hive_partitioning = true,"
-        " hive_types = {'source': 'VARCHAR', 'date': 'DATE'}) LIMIT 1").fetchall()[0]
-    files = sorted(copy.glob("articles/*/*/*.parquet"))
-    assert len(files) > 10
-    for path in files:
-        if f"date={date}" not in str(path.parent) or path.parent.parent.name != f"source={source}":
+    source, day = duckdb.connect().execute(  # the busiest day, and one of its sources
+        f"WITH a AS (FROM read_parquet({_live_paths(copy)!r}, hive_partitioning = true,"
+        " hive_types = {'source': 'VARCHAR', 'month': 'VARCHAR'}) WHERE date IS NOT NULL)"
+        " SELECT source, date FROM a WHERE date = (SELECT date FROM a GROUP BY date ORDER BY count(*) DESC, date LIMIT 1)"
+        " ORDER BY source LIMIT 1").fetchone()
+    live = ArticlesTable(copy).live_files()
+    assert len(live) > 10
+    kept = 0
+    for file in live:
+        path = copy / "articles" / file.relative
+        low, high = (v.as_py() for v in pc.min_max(pq.read_table(path, columns=["date"]).column("date")).values())
+        if (by_source and file.source != source) or low is None or not (low <= day <= high):
             path.write_bytes(b"not parquet")
-    query = f"SELECT title FROM articles WHERE source = '{source}' AND date = DATE '{date}'"
+        else:
+            kept += 1
+    assert 1 <= kept < len(live) / 2
+    return copy, source, day
+
+
+def test_a_query_for_one_source_and_day_opens_only_that_partition_file(raw_and_ingested_out, tmp_path):
+    # The sandbox hands DuckDB the Delta table as an Arrow dataset; filters on source and date reach the
+    # scan, which skips files by partition values and by each file's date range in the log before opening
+    # any: with every other data file damaged, it still answers.
+    raw, out = raw_and_ingested_out
+    copy, source, day = _damaged_copy(out, tmp_path, by_source=True)
+    query = f"SELECT title FROM articles WHERE source = '{source}' AND date = DATE '{day}'"
     result = invoke("query", "--out-dir", str(copy), "--format", "json", query)
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)) >= 1
     explained = invoke("query", "--out-dir", str(copy), "EXPLAIN ANALYZE " + query)
     assert explained.exit_code == 0 and "Filters:" in explained.stdout
     assert invoke("query", "--out-dir", str(copy), "SELECT count(*) FROM articles").exit_code == 1  # the damaged ones do fail
+
+
+def test_a_filter_on_date_alone_opens_only_the_files_whose_date_range_holds_it(raw_and_ingested_out, tmp_path):
+    # No source, no month in the query: the log's per-file date statistics alone keep the scan off the
+    # files of other months, and off files of the same month whose dates do not reach the day.
+    raw, out = raw_and_ingested_out
+    copy, source, day = _damaged_copy(out, tmp_path, by_source=False)
+    expected = duckdb.connect().execute(
+        f"SELECT count(*) FROM read_parquet({_live_paths(out)!r}) WHERE date = DATE '{day}'").fetchone()[0]
+    result = invoke("query", "--out-dir", str(copy), "--format", "json",
+                    f"SELECT count(*) AS n FROM articles WHERE date = DATE '{day}'")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [{"n": expected}] and expected >= 2
+    assert invoke("query", "--out-dir", str(copy), "SELECT count(*) FROM articles").exit_code == 1
+

@@ -21,7 +21,8 @@ from jobs.parse.record import parse_article
 from schemas.article import ARTICLE_FILE_SCHEMA, SCHEMA_VERSION
 
 UTC = dt.timezone.utc
-PARTITION_FILE = re.compile(r"^articles/source=[^/]+/date=\d{4}-\d{2}-\d{2}/part-0\.parquet$")
+# A data file of the Delta table: under its source and month folders, named for the run, task and index.
+PARTITION_FILE = re.compile(r"^articles/source=[^/]+/month=(\d{4}-\d{2}|__HIVE_DEFAULT_PARTITION__)/part-[^/]+-\d+-\d+\.parquet$")
 
 
 @pytest.fixture
@@ -50,9 +51,12 @@ def test_layout_compression_and_sort_order(raw_and_ingested_out):
         for group in range(metadata.num_row_groups):
             for column in range(metadata.num_columns):
                 assert metadata.row_group(group).column(column).compression == codec
-        published = pq.read_table(path, columns=["published_at"]).column("published_at").to_pylist()
-        assert published == sorted(published), path
-    sorted_partition = out / "articles" / "source=排序源" / "date=2022-08-10" / "part-0.parquet"
+        rows = pq.read_table(path, columns=["date", "published_at"]).to_pylist()
+        order = [(r["date"] is None, r["date"], r["published_at"] is None, r["published_at"]) for r in rows]
+        assert order == sorted(order, key=lambda k: (k[0], k[1] or dt.date.min, k[2], k[3] or dt.datetime.min.replace(tzinfo=UTC))), path
+        month = path.parent.name.removeprefix("month=")
+        assert {r["date"].strftime("%Y-%m") for r in rows if r["date"]} <= {month}, path  # rows sit in their month
+    sorted_partition, = [p for p in files if p.parent.parent.name == "source=排序源"]
     titles = pq.read_table(sorted_partition, columns=["title"]).column("title").to_pylist()
     assert titles == ["同一分区 3", "同一分区 6", "同一分区 9"]
 
@@ -98,14 +102,20 @@ def test_published_at_is_the_same_instant_in_a_shanghai_session(raw_and_ingested
     assert filtered == 1
 
 
-def test_polars_scans_the_hive_dataset(raw_and_ingested_out):
+def test_polars_scan_delta_reads_the_same_rows_as_articles_query(raw_and_ingested_out):
     raw, out = raw_and_ingested_out
-    frame = pl.scan_parquet(out / "articles", hive_partitioning=True).collect()
+    frame = pl.scan_delta(str(out / "articles")).collect()
     assert frame.height == len(list(discover(str(raw))))
     assert frame.schema["date"] == pl.Date
-    assert frame.schema["source"] == pl.String
+    assert frame.schema["source"] == pl.String and frame.schema["month"] == pl.String
     assert frame.schema["categories"] == pl.List(pl.String)
     assert frame.filter(pl.col("raw_path") == "fixtures/sina.md")["source"].to_list() == ["新浪财经"]
+    answer = invoke("query", "--out-dir", str(out), "--format", "parquet", "--output", str(out.parent / "q.parquet"),
+                    "SELECT * FROM articles")
+    assert answer.exit_code == 0, answer.output
+    # DuckDB names the zone of its instants Etc/UTC, delta-rs UTC: the same instants.
+    queried = pl.read_parquet(out.parent / "q.parquet").with_columns(pl.col(pl.Datetime).dt.convert_time_zone("UTC"))
+    assert frame.sort("article_id").select(queried.columns).equals(queried.sort("article_id"))
 
 
 def test_every_file_has_exactly_the_article_schema_even_an_all_null_batch(tmp_path):
@@ -146,15 +156,15 @@ def test_awkward_partition_values_round_trip_and_stay_inside_out(tmp_path):
     report = run_ingest(raw, out)
     assert (report.articles_written, report.rejects) == (len(paths), 0)
 
-    # Nothing outside OUT/articles: every file is exactly source=/date=/part-0.parquet below it.
+    # Nothing outside OUT/articles: every data file is exactly source=/month=/part-*.parquet below it.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "raw"]
     for path in (out / "articles").rglob("*"):
         assert path.resolve().is_relative_to((out / "articles").resolve())
-        if path.is_file():
+        if path.is_file() and "_delta_log" not in path.parts:
             assert len(path.relative_to(out / "articles").parts) == 3, path
     duck = {r["raw_path"]: r["source"] for r in read_articles(out)}
     assert duck == expected
-    frame = pl.scan_parquet(out / "articles", hive_partitioning=True).select("raw_path", "source").collect()
+    frame = pl.scan_delta(str(out / "articles")).select("raw_path", "source").collect()
     assert dict(frame.iter_rows()) == expected
 
 

@@ -37,7 +37,7 @@ def ingested_out_dir(tmp_path_factory):
 
 
 def a_partition_file(out: Path) -> Path:
-    return sorted(out.glob("articles/*/*/part-0.parquet"))[0]
+    return sorted(out.glob("articles/*/*/part-*.parquet"))[0]
 
 
 ATTEMPTS = {
@@ -58,7 +58,7 @@ ATTEMPTS = {
     "glob outside": "SELECT * FROM glob('/etc/*')",
     "glob of the dataset": "SELECT * FROM glob('{out}/**')",
     "COPY into a partition": "COPY (SELECT * FROM articles) TO '{part}' (FORMAT parquet, USE_TMP_FILE false)",
-    "COPY a new partition": "COPY (SELECT * FROM articles) TO '{out}/articles/source=x/date=2022-01-01/evil.parquet' (FORMAT parquet)",
+    "COPY a new partition": "COPY (SELECT * FROM articles) TO '{out}/articles/source=x/month=2022-01/evil.parquet' (FORMAT parquet)",
     "COPY outside": "COPY (SELECT 1) TO '{elsewhere}/x.csv'",
     "COPY after a SELECT": "SELECT 1; COPY (SELECT 1) TO '{out}/x.csv'",
     "COPY FROM": "CREATE TABLE t (line VARCHAR); COPY t FROM '/etc/passwd'",

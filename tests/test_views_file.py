@@ -30,15 +30,23 @@ def make_state(root: Path, state: str) -> Path:
         write_raw(raw, "bad/no_front_matter.md", "no front matter\n")
     result = invoke("ingest", "--raw-dir", str(raw), "--out-dir", str(out), "--workers", "1", "--max-reject-ratio", "1")
     assert result.exit_code == 0, result.output
-    if state == "no runs yet":  # e.g. a dataset copied without its _state
-        shutil.rmtree(out / "_state")
+    if state == "no runs yet":  # e.g. a dataset copied without its run log
+        (out / "_state" / "runs.parquet").unlink()
     return out
 
 
+def current_article_files(out: Path) -> list[str]:
+    """The current version's data files, as the log names them (paths under a root of any name)."""
+    from jobs.lake.table import ArticlesTable
+    table = ArticlesTable(out)
+    return [str(out / "articles" / f.relative) for f in table.live_files()] if table.exists() else []
+
+
 def expected_counts(out: Path) -> tuple[int, int, int]:
-    def rows(pattern: str) -> int:
-        return sum(pq.ParquetFile(p).metadata.num_rows for p in out.glob(pattern))
-    return rows("articles/**/*.parquet"), rows("rejects/*.parquet"), rows("_state/runs.parquet")
+    """Rows of the table's current version (from its log), of the rejects and of the run log."""
+    def rows(paths) -> int:
+        return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
+    return (rows(current_article_files(out)), rows(out.glob("rejects/*.parquet")), rows(out.glob("_state/runs.parquet")))
 
 
 @pytest.fixture(scope="module", params=STATES)
@@ -75,6 +83,9 @@ def test_python_opens_the_views_file_from_a_folder_holding_data_parquet(out_dir_
 
 def test_articles_views_prints_a_file_bound_to_its_out_dir(out_dir_in_state, tmp_path, monkeypatch):
     result = invoke("views", "--out-dir", str(out_dir_in_state))
+    if not out_dir_in_state.exists():  # a mistyped out dir is refused, never views of an empty dataset
+        assert result.exit_code == 2 and "no dataset at" in result.output
+        return
     assert result.exit_code == 0, result.output
     monkeypatch.chdir(tmp_path)  # any folder
     assert python_counts(result.stdout) == expected_counts(out_dir_in_state)
@@ -128,19 +139,66 @@ def test_cli_with_the_root_set_first(out_dir_in_state, tmp_path):
 
 
 def test_cli_init_with_the_file_articles_views_prints(out_dir_in_state, tmp_path):
+    if not out_dir_in_state.exists():
+        pytest.skip("`articles views` refuses an out dir holding no dataset (the test above)")
     views = tmp_path / "views.sql"
     views.write_text(invoke("views", "--out-dir", str(out_dir_in_state)).stdout, encoding="utf-8")
     assert cli_counts("-init", str(views), cwd=tmp_path) == expected_counts(out_dir_in_state)
+
+
+def _explain_cli(views: Path, sql: str, cwd: Path) -> str:
+    done = subprocess.run([duckdb_cli(), "-init", str(views), "-c", "EXPLAIN ANALYZE " + sql],
+                          cwd=cwd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 def test_cli_prunes_partitions_through_the_views(tmp_path):
     out = make_state(tmp_path, "no rejects")
     views = tmp_path / "views.sql"
     views.write_text(invoke("views", "--out-dir", str(out)).stdout, encoding="utf-8")
-    part = sorted(out.glob("articles/*/*/part-0.parquet"))[0]
-    source, date = part.parent.parent.name.removeprefix("source="), part.parent.name.removeprefix("date=")
-    done = subprocess.run([duckdb_cli(), "-init", str(views), "-c",
-                           f"EXPLAIN ANALYZE SELECT title FROM articles WHERE source = '{source}' AND date = DATE '{date}'"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-    total = len(list(out.glob("articles/*/*/part-0.parquet")))
-    assert done.returncode == 0 and f"Scanning Files: 1/{total}" in done.stdout, done.stdout + done.stderr
+    files = current_article_files(out)
+    part = Path(files[0])
+    source, month = part.parent.parent.name.removeprefix("source="), part.parent.name.removeprefix("month=")
+    total = len(files) + 1  # and the list's one empty file, which keeps an empty table readable
+    one_partition = _explain_cli(views, f"SELECT title FROM articles WHERE source = '{source}' AND month = '{month}'", tmp_path)
+    assert f"Scanning Files: 1/{total}" in one_partition, one_partition
+
+
+def test_articles_between_reads_only_the_months_of_its_range_and_a_date_filter_alone_reads_all(tmp_path):
+    # What the README says of the views: `month` prunes files, `date` alone only row groups.
+    out = make_state(tmp_path, "no rejects")
+    views = tmp_path / "views.sql"
+    views.write_text(invoke("views", "--out-dir", str(out)).stdout, encoding="utf-8")
+    connection = duckdb.connect()
+    connection.execute(views.read_text(encoding="utf-8"))
+    day, month, in_month = connection.execute(
+        "SELECT max(date), strftime(max(date), '%Y-%m'), count(DISTINCT source) FILTER (WHERE month = strftime(DATE '2022-07-30', '%Y-%m'))"
+        " FROM articles WHERE month = '2022-07'").fetchone()
+    files_of_month = connection.execute("SELECT count(*) FROM read_parquet(? || '/_state/articles_files.parquet') WHERE month = ?",
+                                        [str(out), month]).fetchone()[0]
+    total = len(current_article_files(out)) + 1
+    assert 1 <= files_of_month < total - 1
+    expected = connection.execute("SELECT count(*) FROM articles WHERE date = ?", [day]).fetchone()[0]
+    assert connection.execute("SELECT count(*) FROM articles_between(?, ?)", [day, day]).fetchone()[0] == expected
+    between = _explain_cli(views, f"SELECT count(*) FROM articles_between('{day}', '{day}')", tmp_path)
+    assert f"Scanning Files: {files_of_month}/{total}" in between, between
+    date_alone = _explain_cli(views, f"SELECT count(*) FROM articles WHERE date = DATE '{day}'", tmp_path)
+    assert f"Total Files Read: {total}" in date_alone, date_alone
+    del in_month
+
+
+def test_a_dataset_copied_without_its_state_names_the_repair_instead_of_reading_empty(tmp_path):
+    out = make_state(tmp_path, "no rejects")
+    copy = tmp_path / "copy"
+    shutil.copytree(out / "articles", copy / "articles")
+    connection = duckdb.connect()
+    connection.execute("SET VARIABLE article_lake_root = ?", [str(copy)])
+    connection.execute(VIEWS_FILE.read_text(encoding="utf-8"))
+    assert connection.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+    with pytest.raises(duckdb.Error, match="articles_files.parquet .* is missing: any run writes it again"):
+        connection.execute("SELECT count(*) FROM articles").fetchone()
+    assert {name for name, *_ in connection.execute("DESCRIBE articles").fetchall()} >= {"article_id", "date", "month"}
+    assert invoke("ingest", "--raw-dir", str(tmp_path / "raw"), "--out-dir", str(copy), "--workers", "1").exit_code == 0
+    connection.execute(VIEWS_FILE.read_text(encoding="utf-8"))
+    assert connection.execute("SELECT count(*) FROM articles").fetchone()[0] == expected_counts(out)[0]

@@ -17,7 +17,7 @@ from typing import TypeVar
 import duckdb
 import pyarrow.parquet as pq
 
-from jobs.analyst.query import connect
+from jobs.analyst.query import connect, parse_as_of
 from jobs.analyst.verify import damaged_file_error
 from jobs.errors import ArticleLakeError, QueryInterrupted, QueryTimedOut, UsageError
 
@@ -25,8 +25,10 @@ STOP_WAIT_S = 2.0  # after interrupt(), how long to wait for DuckDB to give the 
 Value = TypeVar("Value")
 
 
-def run_query(out_dir: Path, sql: str, output_format: str, output: Path | None, timeout: float | None = None) -> None:
-    """Run `sql` in the sandbox (see query.py); print the result or save it to `output`.
+def run_query(out_dir: Path, sql: str, output_format: str, output: Path | None, timeout: float | None = None,
+              as_of: str | None = None) -> None:
+    """Run `sql` in the sandbox (see query.py), over the table's version `as_of` (a version number or an
+    ISO instant; default the latest); print the result or save it to `output`.
     Ctrl-C raises QueryInterrupted, `timeout` seconds QueryTimedOut; either stops DuckDB first."""
     if output_format == "parquet" and output is None:
         raise UsageError("--format parquet needs --output FILE")
@@ -35,7 +37,7 @@ def run_query(out_dir: Path, sql: str, output_format: str, output: Path | None, 
         check_output_path(output, out_dir)
         mode = output_mode(output)
     with _interruptible():  # opening the table's snapshot takes a moment: Ctrl-C then stops it too
-        connection = connect(out_dir)
+        connection = connect(out_dir, parse_as_of(as_of) if as_of is not None else None)
 
     def execute():
         relation = connection.sql(sql)
@@ -232,10 +234,10 @@ def markdown_table(columns: Sequence[str], rows: Iterable[Sequence]) -> str:
     return "\n".join(lines)
 
 
-def interactive(out_dir: Path, timeout: float | None = None) -> None:
+def interactive(out_dir: Path, timeout: float | None = None, as_of: str | None = None) -> None:
     """A minimal SQL prompt: one statement per line, `.quit` or Ctrl-D to leave. Ctrl-C stops the
     running query, or drops the line being typed, and the prompt stays."""
-    connection = connect(out_dir)
+    connection = connect(out_dir, parse_as_of(as_of) if as_of is not None else None)
     print("views: articles, rejects, runs. Ctrl-C stops a query; end with .quit or Ctrl-D", file=sys.stderr)
     while True:
         try:

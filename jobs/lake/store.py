@@ -45,6 +45,7 @@ def write_file_list(layout: Layout, version: int, files: list) -> None:
         "source": pa.array([f.source for f in files], pa.string()),
         "month": pa.array([f.month for f in files], pa.string()),
         "rows": pa.array([f.rows for f in files], pa.int64()),
+        "column_set": pa.array(_columns_of(layout, [f.relative for f in files]), pa.string()),
     })
     if not layout.empty_articles_file.exists():
         layout.empty_articles_file.parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +54,27 @@ def write_file_list(layout: Layout, version: int, files: list) -> None:
     layout.state.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, temporary)
     os.replace(temporary, layout.articles_files)
+
+
+def _columns_of(layout: Layout, relatives: list[str]) -> list[str | None]:
+    """Each file's column set (schemas.views.columns_fingerprint): from the previous list, else from the
+    file's footer (once in a file's life: data files never change). The views turn on union_by_name only
+    when some file lacks a column of today's schema (a file written before the column existed)."""
+    from schemas.views import columns_fingerprint
+    try:
+        previous = pq.read_table(layout.articles_files, columns=["path", "column_set"]).to_pydict()
+        known = dict(zip(previous["path"], previous["column_set"]))
+    except (OSError, KeyError, pa.ArrowException):
+        known = {}
+    found = []
+    for relative in relatives:
+        if known.get(relative) is None:
+            try:
+                known[relative] = columns_fingerprint(pq.read_schema(layout.data_file(relative)).names)
+            except (OSError, pa.ArrowException):
+                known[relative] = None  # unreadable: verify names it; the views fall back to union_by_name
+        found.append(known[relative])
+    return found
 
 
 def file_list_version(layout: Layout) -> int | None:
