@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from jobs.lake.table import ArticlesTable
-from schemas.article import ARTICLE_FILE_SCHEMA, PARTITION_KEYS, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA
+from schemas.article import ARTICLE_FILE_SCHEMA, PARTITION_KEYS, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA, TEMPLATE_FILE_SCHEMA
 from schemas.views import GLOBS
 
 # Partition keys as the views type them: always text.
@@ -48,6 +48,7 @@ def table_schemas() -> dict[str, pa.Schema]:
         "articles": pa.unify_schemas([nullable(ARTICLE_FILE_SCHEMA), PARTITION_SCHEMA]),
         "rejects": nullable(REJECT_FILE_SCHEMA),
         "runs": nullable(RUN_FILE_SCHEMA),
+        "templates": nullable(TEMPLATE_FILE_SCHEMA),
     }
 
 
