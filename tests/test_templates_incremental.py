@@ -166,3 +166,18 @@ def test_the_templates_view_and_the_manifest_agree(tmp_path):
                                 " ORDER BY text").fetchall()
     assert sorted(rows) == sorted([("港口", HEADER, 4, 4, dt.date(2023, 3, 1), dt.date(2023, 3, 4)),
                                    ("港口", FOOTER, 4, 4, dt.date(2023, 3, 1), dt.date(2023, 3, 4))])
+
+
+def test_status_json_shows_each_sources_template(tmp_path):
+    import json
+    from typer.testing import CliRunner
+    from jobs.cli import app
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    for day in range(4):
+        write_day(raw, day)
+    run_ingest(raw, out)
+    result = CliRunner().invoke(app, ["status", "--out-dir", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)["templates_per_source"]
+    assert [(t["source"], t["paragraphs"], t["rows_cleaned"]) for t in found] == [("港口", 2, 4)]
+    assert {p["text"] for p in found[0]["template"]} == {HEADER, FOOTER}
