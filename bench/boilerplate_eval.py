@@ -32,6 +32,7 @@ import argparse
 import hashlib
 import html
 import json
+import os
 import re
 import subprocess
 import sys
@@ -263,14 +264,27 @@ def our_texts(articles: list[Article]) -> dict[str, str]:
     from jobs.errors import Rejected
     from jobs.parse.record import parse_article
 
-    texts = {}
+    texts, records = {}, {}
     for article in articles:
         try:
             record = parse_article(article.data, article.relative_path)
             # A dict before the typed record (c07289c and older trees), an ArticleRecord after.
             texts[article.relative_path] = record["text"] if isinstance(record, dict) else record.text
+            records[article.relative_path] = record
         except Rejected:
             texts[article.relative_path] = ""
+    try:  # trees with per-source templates (jobs/parse/templates.py) clean each source's edges once more
+        from jobs.parse import templates
+    except ImportError:
+        return texts
+    share = float(os.environ.get("ARTICLE_LAKE_TEMPLATE_SHARE", templates.MIN_SHARE))  # to choose the threshold
+    by_source: dict[str, list[list[str]]] = defaultdict(list)
+    for record in records.values():
+        by_source[record.source].append(record.paragraphs)
+    learned = templates.learn(by_source, share)
+    for path, record in records.items():
+        kept, _ = templates.strip_template(record.paragraphs, frozenset(learned.get(record.source, ())))
+        texts[path] = "\n".join(kept)
     return texts
 
 

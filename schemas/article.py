@@ -14,7 +14,7 @@ import pyarrow as pa
 
 # Bump when a column is added or changes type; stored in every Parquet file's
 # key-value metadata so readers can tell old files from new ones.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Partition keys of the Delta table, in path order: OUT/articles/source=<s>/month=<YYYY-MM>/part-*.parquet.
 # They live in the table's log and the path, not inside the files (the Delta and Hive convention); their
@@ -23,6 +23,8 @@ PARTITION_KEYS = ("source", "month")
 
 UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
 STRING_LIST = pa.list_(pa.string())
+# Paragraphs a source's template removed, each with its position among the paragraphs as parsed.
+REMOVED_PARAGRAPHS = pa.list_(pa.struct([pa.field("position", pa.int32()), pa.field("text", pa.string())]))
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Column:
 def arrow_to_sql(arrow_type: pa.DataType) -> str:
     if pa.types.is_list(arrow_type):
         return f"{arrow_to_sql(arrow_type.value_type)}[]"
+    if pa.types.is_struct(arrow_type):
+        return "STRUCT(" + ", ".join(f"\"{f.name}\" {arrow_to_sql(f.type)}" for f in arrow_type) + ")"
     if pa.types.is_timestamp(arrow_type):
         return "TIMESTAMP WITH TIME ZONE" if arrow_type.tz else "TIMESTAMP"
     return {
@@ -70,6 +74,7 @@ ARTICLE_COLUMNS: tuple[Column, ...] = (
     Column("categories", STRING_LIST, "All front-matter categories, in order."),
     Column("text", pa.string(), "Clean body text: paragraphs joined by newlines; empty when the body has no text.", nullable=False),
     Column("paragraphs", STRING_LIST, "Clean body paragraphs in reading order, each non-empty and trimmed.", nullable=False),
+    Column("template_removed", REMOVED_PARAGRAPHS, "Paragraphs removed as the source's template (see `templates`), each with its position among the paragraphs as parsed: reinserting them gives the parsed paragraphs back. Empty when none.", nullable=False, added_in=5),
     Column("char_count", pa.int32(), "Number of characters in text.", nullable=False),
     Column("paragraph_count", pa.int32(), "Number of paragraphs.", nullable=False, added_in=2),
     Column("image_count", pa.int32(), "Number of image URLs.", nullable=False, added_in=2),
@@ -118,6 +123,17 @@ RUN_COLUMNS: tuple[Column, ...] = (
     Column("partitions_written", pa.int64(), "Partitions rewritten this run.", metric=True),
     Column("duration_s", pa.float64(), "Wall time in seconds.", metric=True),
 )
+
+TEMPLATE_COLUMNS: tuple[Column, ...] = (
+    Column("source", pa.string(), "Source whose template the paragraph is.", nullable=False),
+    Column("paragraph_key", pa.string(), "Hash of the paragraph normalised (NFKC, whitespace collapsed, case folded).", nullable=False),
+    Column("text", pa.string(), "The paragraph, as written in one of the articles.", nullable=False),
+    Column("articles", pa.int64(), "How many of the source's current articles have it among their first or last 5 paragraphs.", nullable=False),
+    Column("source_articles", pa.int64(), "The source's current articles.", nullable=False),
+    Column("first_seen", pa.date32(), "Earliest date of an article having it at an edge."),
+    Column("last_seen", pa.date32(), "Latest date of an article having it at an edge."),
+)
+
 
 class RejectReason(StrEnum):
     """Why a raw file gave a reject row instead of an article (`rejects.reason`, `files.reject_reason`)."""
@@ -172,11 +188,13 @@ def dictionary_columns(columns: tuple[Column, ...]) -> tuple[str, ...]:
 ARTICLE_FILE_SCHEMA = arrow_schema(ARTICLE_COLUMNS, drop=PARTITION_KEYS)
 REJECT_FILE_SCHEMA = arrow_schema(REJECT_COLUMNS)
 RUN_FILE_SCHEMA = arrow_schema(RUN_COLUMNS)
+TEMPLATE_FILE_SCHEMA = arrow_schema(TEMPLATE_COLUMNS)
 
 TABLES: dict[str, tuple[Column, ...]] = {
     "articles": ARTICLE_COLUMNS,
     "rejects": REJECT_COLUMNS,
     "runs": RUN_COLUMNS,
+    "templates": TEMPLATE_COLUMNS,
 }
 
 

@@ -88,6 +88,31 @@ FRAGMENT_COLUMNS: tuple[Column, ...] = (
     Column("rows", pa.int64(), "Rows in that batch.", nullable=False),
 )
 
+# A source's template is learned from the short paragraphs at the edges of its articles (jobs/parse/templates.py):
+# `edges` keeps them per current article file, maintained like `files` (a run's stream in as `pending_edges` and
+# move in at its manifest commit; a superseded or forgotten file loses its own); `templates` is what they make.
+EDGE_COLUMNS: tuple[Column, ...] = (
+    Column("raw_path", pa.string(), "Article file whose edge the paragraph is.", nullable=False),
+    Column("source", pa.string(), "The article's source.", nullable=False),
+    Column("key", pa.string(), "Hash of the normalised paragraph.", nullable=False),
+    Column("text", pa.string(), "The paragraph as written.", nullable=False),
+    Column("at_start", pa.int64(), "1 when among the first 5 paragraphs.", nullable=False),
+    Column("at_end", pa.int64(), "1 when among the last 5 paragraphs.", nullable=False),
+)
+PENDING_EDGE_COLUMNS: tuple[Column, ...] = (
+    Column("run_id", pa.string(), "Run that parsed the file.", nullable=False),
+    *EDGE_COLUMNS,
+)
+STORED_TEMPLATE_COLUMNS: tuple[Column, ...] = (
+    Column("source", pa.string(), "Source.", nullable=False),
+    Column("key", pa.string(), "Hash of the normalised paragraph.", nullable=False),
+    Column("text", pa.string(), "The paragraph as written (the smallest spelling).", nullable=False),
+    Column("articles", pa.int64(), "Current articles having it at an edge.", nullable=False),
+    Column("source_articles", pa.int64(), "Current articles of the source.", nullable=False),
+    Column("first_seen", pa.string(), "Earliest date of those articles (ISO)."),
+    Column("last_seen", pa.string(), "Latest date of those articles (ISO)."),
+)
+
 RUN_KEY = "run_id"
 RUN_METRICS: tuple[str, ...] = tuple(c.name for c in RUN_COLUMNS if c.metric)
 
@@ -126,6 +151,13 @@ MANIFEST_DDL = "\n".join([
     "CREATE INDEX IF NOT EXISTS pending_run ON pending (run_id, raw_path);",
     sqlite_table("fragments", FRAGMENT_COLUMNS, ""),
     "CREATE INDEX IF NOT EXISTS fragments_partition ON fragments (run_id, source, month);",
+    sqlite_table("edges", EDGE_COLUMNS, ""),
+    "CREATE INDEX IF NOT EXISTS edges_path ON edges (raw_path);",
+    "CREATE INDEX IF NOT EXISTS edges_source ON edges (source, key);",
+    sqlite_table("pending_edges", PENDING_EDGE_COLUMNS, ""),
+    "CREATE INDEX IF NOT EXISTS pending_edges_run ON pending_edges (run_id, raw_path);",
+    sqlite_table("templates", STORED_TEMPLATE_COLUMNS, ""),
+    "CREATE INDEX IF NOT EXISTS templates_source ON templates (source);",
 ])
 # Tables of the layout before the Delta table, dropped on opening (they hold nothing once no run is in flight,
 # and the first run of the Delta layout starts only after the migration of a dataset with none in flight).

@@ -1,4 +1,4 @@
-"""The DuckDB views `articles`, `rejects` and `runs`, rendered from the schema.
+"""The DuckDB views `articles`, `rejects`, `runs` and `templates`, rendered from the schema.
 
 `schemas/views.sql` is this module's output for the default dataset root; a
 test fails if the two drift. `articles views --out-dir DIR` renders it for DIR.
@@ -15,8 +15,9 @@ DEFAULT_ROOT = "data/parquet"
 GLOBS = {
     "rejects": "rejects/*.parquet",
     "runs": "_state/runs.parquet",
+    "templates": "templates/*.parquet",
 }
-TABLES_IN_VIEWS = ("articles", "rejects", "runs")
+TABLES_IN_VIEWS = ("articles", "rejects", "runs", "templates")
 # The articles table is a Delta table: its views read the current version's file list, never a glob
 # (a glob also lists files of older versions until vacuum). Written by every commit (jobs/lake/store.py).
 FILE_LIST = "_state/articles_files.parquet"

@@ -15,7 +15,7 @@ import pickle
 import pytest
 
 from jobs.errors import Rejected
-from jobs.parse.frame import ARTICLE_BATCH_SCHEMA, RUN_STAMP_FIELDS, RunStamp, article_table
+from jobs.parse.frame import ARTICLE_BATCH_SCHEMA, RUN_STAMP_FIELDS, TEMPLATE_FIELDS, RunStamp, article_table
 from jobs.parse.record import RECORD_FIELDS, ArticleRecord, parse_article
 from paths import FIXTURES_RAW
 from schemas.article import ARTICLE_COLUMNS, REJECT_REASONS, RejectReason
@@ -30,8 +30,8 @@ def _fixture_records() -> list[ArticleRecord]:
 
 def test_record_fields_and_run_stamp_are_the_article_columns_in_order():
     assert not set(RECORD_FIELDS) & set(RUN_STAMP_FIELDS)
-    assert RECORD_FIELDS == tuple(c.name for c in ARTICLE_COLUMNS if c.name not in RUN_STAMP_FIELDS)
-    assert set(RECORD_FIELDS) | set(RUN_STAMP_FIELDS) == set(COLUMNS)
+    assert RECORD_FIELDS == tuple(c.name for c in ARTICLE_COLUMNS if c.name not in RUN_STAMP_FIELDS + TEMPLATE_FIELDS)
+    assert set(RECORD_FIELDS) | set(RUN_STAMP_FIELDS) | set(TEMPLATE_FIELDS) == set(COLUMNS)
 
 
 @pytest.mark.parametrize("field", dataclasses.fields(ArticleRecord) + dataclasses.fields(RunStamp), ids=lambda f: f.name)

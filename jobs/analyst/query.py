@@ -24,7 +24,7 @@ import pyarrow.dataset as ds
 
 from jobs.errors import UsageError
 from jobs.lake.table import STATS_COLUMNS, ArticlesTable
-from schemas.article import ARTICLE_FILE_SCHEMA, PARTITION_KEYS, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA
+from schemas.article import ARTICLE_FILE_SCHEMA, PARTITION_KEYS, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA, TEMPLATE_FILE_SCHEMA
 from schemas.views import GLOBS, between_macro_sql
 
 # Partition keys as the views type them: always text.
@@ -50,6 +50,7 @@ def table_schemas() -> dict[str, pa.Schema]:
         "articles": pa.unify_schemas([nullable(ARTICLE_FILE_SCHEMA), PARTITION_SCHEMA]),
         "rejects": nullable(REJECT_FILE_SCHEMA),
         "runs": nullable(RUN_FILE_SCHEMA),
+        "templates": nullable(TEMPLATE_FILE_SCHEMA),
     }
 
 

@@ -65,6 +65,11 @@ def _status(out: Path, last_runs: int, as_of: dt.date | None, thresholds: Thresh
         today=today, now=now, thresholds=thresholds)
     totals = connection.execute("SELECT count(*), count(DISTINCT source), min(date)::VARCHAR, max(date)::VARCHAR,"
                                 " count(*) FILTER (date IS NULL) FROM articles").fetchall()[0]
+    # Each source's learned template (jobs/parse/templates.py) and how many rows it cleaned.
+    templates = _frame(connection, "SELECT t.source, count(*) AS paragraphs, any_value(t.source_articles) AS source_articles,"
+                                   " list(struct_pack(text := t.text, articles := t.articles) ORDER BY t.articles DESC, t.text)"
+                                   " AS template, (SELECT count(*) FROM articles a WHERE a.source = t.source"
+                                   " AND len(a.template_removed) > 0) AS rows_cleaned FROM templates t GROUP BY t.source ORDER BY t.source")
     by_reason = (rejects.group_by("reason").agg(pl.len().alias("files"))
                  .sort(["files", "reason"], descending=[True, False]))
     return {
@@ -86,6 +91,7 @@ def _status(out: Path, last_runs: int, as_of: dt.date | None, thresholds: Thresh
         "feeds": health,
         "rows_per_source": sources.to_dicts(),
         "implausible_dates_per_source": implausible.to_dicts(),
+        "templates_per_source": templates.to_dicts(),
         "rejects_by_reason": by_reason.to_dicts(),
         "last_runs": runs.head(int(last_runs)).to_dicts(),
     }

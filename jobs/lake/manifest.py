@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,6 +24,7 @@ from schemas.state import (FRAGMENT_COLUMNS, LEGACY_STATE_DDL, MANIFEST_COLUMNS,
 
 
 
+Threshold = Callable[[int], int]  # a source's article count -> the articles a template paragraph needs
 _ARTICLE = f"status='{FileStatus.ARTICLE}'"
 _REJECT = f"status='{FileStatus.REJECT}'"
 _FINISH_RUN = ("UPDATE runs SET finished_at=?, status=?, exit_code=?, "
@@ -82,8 +83,8 @@ class State:
         return _rejects(rows)
 
     # -- in flight (see schemas/state.py) ------------------------------------
-    def add_pending(self, run_id: str, outcomes: pa.Table, fragments: list[tuple] = ()) -> None:
-        """Stream one map task's outcomes (and its fragment index) in; durable with the swap marker."""
+    def add_pending(self, run_id: str, outcomes: pa.Table, fragments: list[tuple] = (), edges: list[tuple] = ()) -> None:
+        """Stream one map task's outcomes (its fragment index, its articles' edge paragraphs) in."""
         names = [c.name for c in PENDING_COLUMNS[1:]]
         rows = [(run_id, *(_sql_value(r.get(n)) for n in names)) for r in outcomes.to_pylist()]
         self.db.execute("PRAGMA synchronous=NORMAL")  # the marker's FULL commit makes these durable
@@ -91,6 +92,8 @@ class State:
             self.db.executemany(f"INSERT INTO pending VALUES ({', '.join('?' * len(PENDING_COLUMNS))})", rows)
             self.db.executemany(f"INSERT INTO fragments VALUES ({', '.join('?' * len(FRAGMENT_COLUMNS))})",
                                 [(run_id, s, _sql_value(d), f, b, n) for s, d, f, b, n in fragments])
+            self.db.executemany("INSERT INTO pending_edges VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                [(run_id, p, s, k, t, int(a), int(e)) for p, s, k, t, a, e in edges])
         self.db.execute("PRAGMA synchronous=FULL")
 
     def add_forgotten(self, run_id: str, raw_paths: Iterable[str]) -> None:
@@ -129,7 +132,7 @@ class State:
     def drop_run(self, run_id: str) -> None:
         """Forget what a run left in flight (its Delta commit never happened)."""
         with self._transaction():
-            for table in ("pending", "fragments"):
+            for table in ("pending", "fragments", "pending_edges"):
                 self.db.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
 
     def rejects_after(self, run_id: str, rejected_at: dt.datetime) -> pa.Table:
@@ -142,12 +145,22 @@ class State:
             (run_id, FileStatus.UNCHANGED.value, rejected_at.isoformat(), run_id, FileStatus.REJECT.value)).fetchall()
         return _rejects(rows)
 
-    def commit_pending(self, run_id: str, parser_version: str, when: dt.datetime) -> int:
-        """Every outcome of the run into `files`, in one transaction that also ends it being in flight."""
+    def commit_pending(self, run_id: str, parser_version: str, when: dt.datetime,
+                       threshold: Threshold | None = None) -> int:
+        """Every outcome of the run into `files`, in one transaction that also ends it being in flight.
+
+        Its articles' edge paragraphs replace those of the files they supersede, and the templates of the
+        sources it changed are learned again with `threshold` (the same as the run used: templates_after).
+        """
         names = [c.name for c in MANIFEST_COLUMNS]
         selected = ", ".join("?" if n in ("parser_version", "updated_at") else n for n in names)
         with self._transaction():
+            sources = self.changed_sources(run_id)
             files = self.db.execute("SELECT count(*) FROM pending WHERE run_id=?", (run_id,)).fetchone()[0]
+            self.db.execute(f"DELETE FROM edges WHERE raw_path IN (SELECT raw_path FROM pending WHERE run_id=? AND status != ?)",
+                            (run_id, FileStatus.UNCHANGED.value))
+            self.db.execute("INSERT INTO edges SELECT raw_path, source, key, text, at_start, at_end FROM pending_edges"
+                            " WHERE run_id=?", (run_id,))
             self.db.execute("DELETE FROM files WHERE raw_path IN (SELECT raw_path FROM pending WHERE run_id=? AND status=?)",
                             (run_id, PENDING_FORGET))
             self.db.execute("UPDATE files SET size=p.size, mtime_ns=p.mtime_ns FROM pending p"
@@ -156,9 +169,79 @@ class State:
             self.db.execute(f"INSERT OR REPLACE INTO files ({', '.join(names)}) SELECT {selected} FROM pending"
                             " WHERE run_id=? AND status IN (?, ?)",
                             (parser_version, when.isoformat(), run_id, FileStatus.ARTICLE.value, FileStatus.REJECT.value))
-            for table in ("pending", "fragments"):
+            for table in ("pending", "fragments", "pending_edges"):
                 self.db.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
+            if threshold is not None and sources:
+                learned = self.templates_after(None, sources, threshold)
+                self._delete_in("DELETE FROM templates WHERE source IN ({})", sorted(sources))
+                self.db.executemany("INSERT INTO templates VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                    [row for rows in learned.values() for row in rows.values()])
         return files
+
+    # -- templates (jobs/parse/templates.py) -------------------------------
+    def changed_sources(self, run_id: str) -> set[str]:
+        """Sources whose articles this run adds, changes or takes away: their templates may change."""
+        rows = self.db.execute(
+            "SELECT source FROM pending WHERE run_id=? AND status=? UNION SELECT f.source FROM pending p"
+            f" JOIN files f ON f.raw_path = p.raw_path WHERE p.run_id=? AND p.status != ? AND f.{_ARTICLE}",
+            (run_id, FileStatus.ARTICLE.value, run_id, FileStatus.UNCHANGED.value))
+        return {row[0] for row in rows}
+
+    def templates_after(self, run_id: str | None, sources: Iterable[str], threshold: Threshold) -> dict[str, dict[str, tuple]]:
+        """Per source, {key: (source, key, text, articles, source_articles, first_seen, last_seen)} of its
+        template once `run_id`'s outcomes are committed (None: as committed now).
+
+        A key is a template when at least threshold(source_articles) of the source's articles have it at an edge.
+        """
+        run = run_id or ""
+        current = (f"SELECT raw_path, source, date FROM files WHERE {_ARTICLE} AND source IN ({{0}})"
+                   " AND raw_path NOT IN (SELECT raw_path FROM pending WHERE run_id=:run AND status != :unchanged)"
+                   " UNION ALL SELECT raw_path, source, date FROM pending WHERE run_id=:run AND status=:article"
+                   " AND source IN ({0})")
+        edges = ("SELECT raw_path, key, text FROM edges WHERE source IN ({0})"
+                 " AND raw_path NOT IN (SELECT raw_path FROM pending WHERE run_id=:run AND status != :unchanged)"
+                 " UNION ALL SELECT raw_path, key, text FROM pending_edges WHERE run_id=:run AND source IN ({0})")
+        learned: dict[str, dict[str, tuple]] = {}
+        sources = sorted(set(sources))
+        for start in range(0, len(sources), 500):
+            chunk = sources[start:start + 500]
+            names = {f"s{i}": source for i, source in enumerate(chunk)}
+            marks = ",".join(f":s{i}" for i in range(len(chunk)))
+            params = {"run": run, "unchanged": FileStatus.UNCHANGED.value, "article": FileStatus.ARTICLE.value, **names}
+            sql = (f"WITH cur AS ({current.format(marks)}), e AS ({edges.format(marks)}),"
+                   " totals AS (SELECT source, count(*) AS n FROM cur GROUP BY source)"
+                   " SELECT c.source, e.key, min(e.text), count(*), t.n, min(c.date), max(c.date)"
+                   " FROM e JOIN cur c ON c.raw_path = e.raw_path JOIN totals t ON t.source = c.source"
+                   " GROUP BY c.source, e.key HAVING count(*) >= 2 ORDER BY c.source, e.key")
+            for row in self.db.execute(sql, params):
+                if row[3] >= threshold(row[4]):
+                    learned.setdefault(row[0], {})[row[1]] = row
+        return learned
+
+    def stored_templates(self, sources: Iterable[str] | None = None) -> dict[str, dict[str, tuple]]:
+        """Per source, {key: row} of the templates table (every source when `sources` is None)."""
+        if sources is None:
+            rows = self.db.execute("SELECT * FROM templates ORDER BY source, key")
+        else:
+            rows = self._select_in("SELECT * FROM templates WHERE source IN ({}) ORDER BY source, key", sorted(set(sources)))
+        found: dict[str, dict[str, tuple]] = {}
+        for row in rows:
+            found.setdefault(row[0], {})[row[1]] = row
+        return found
+
+    def templates_table(self) -> pa.Table:
+        """The templates view's rows (TEMPLATE_COLUMNS), by source and paragraph."""
+        rows = [row for by_key in self.stored_templates().values() for row in by_key.values()]
+        dates = [[dt.date.fromisoformat(r[i]) if r[i] else None for r in rows] for i in (5, 6)]
+        return pa.table({
+            "source": pa.array([r[0] for r in rows], pa.string()),
+            "paragraph_key": pa.array([r[1] for r in rows], pa.string()),
+            "text": pa.array([r[2] for r in rows], pa.string()),
+            "articles": pa.array([r[3] for r in rows], pa.int64()),
+            "source_articles": pa.array([r[4] for r in rows], pa.int64()),
+            "first_seen": pa.array(dates[0], pa.date32()),
+            "last_seen": pa.array(dates[1], pa.date32()),
+        })
 
     # -- runs --------------------------------------------------------------
     def begin_run(self, run_id: str, command: str, started_at: dt.datetime) -> None:
@@ -183,6 +266,11 @@ class State:
     # -- helpers -----------------------------------------------------------
     def _transaction(self):
         return _Transaction(self.db)
+
+    def _delete_in(self, sql: str, values: list[str]) -> None:
+        for start in range(0, len(values), 500):
+            chunk = values[start:start + 500]
+            self.db.execute(sql.format(",".join("?" * len(chunk))), chunk)
 
     def _select_in(self, sql: str, values: Iterable[str]) -> Iterator[tuple]:
         values = list(values)

@@ -4,6 +4,7 @@
   OUT/articles/source=<s>/month=<YYYY-MM>/part-<run_id>-<task>-<n>.parquet
                                                            one data file per partition and run that changed it
   OUT/rejects/part-0.parquet                               every current reject (one file, replaced whole)
+  OUT/templates/part-0.parquet                             every source's learned template (one file, replaced whole)
   OUT/_state/manifest.sqlite, runs.parquet, lock           manifest, run log, lock
   OUT/_state/articles_files.parquet                        the current version's data files (for DuckDB's views)
   OUT/_staging/<run_id>/                                   a run's map fragments (outside every table)
@@ -20,6 +21,7 @@ from schemas.hive import HIVE_NULL, decode_value, encode_value
 
 ARTICLES_DIR = "articles"
 REJECTS_DIR = "rejects"
+TEMPLATES_DIR = "templates"
 STATE_DIR = "_state"
 STAGING_DIR = "_staging"
 REJECTS_FILE = "part-0.parquet"
@@ -108,6 +110,10 @@ class Layout:
         return self.out / REJECTS_DIR / REJECTS_FILE
 
     @property
+    def templates_file(self) -> Path:
+        return self.out / TEMPLATES_DIR / REJECTS_FILE
+
+    @property
     def state(self) -> Path:
         return self.out / STATE_DIR
 
@@ -152,7 +158,7 @@ class Layout:
 def dataset_folders(out_dir: str | Path) -> tuple[Path, ...]:
     """Every folder a run writes under the out dir (never read as raw input)."""
     out = Path(out_dir)
-    return tuple(out / name for name in (ARTICLES_DIR, REJECTS_DIR, STATE_DIR, STAGING_DIR))
+    return tuple(out / name for name in (ARTICLES_DIR, REJECTS_DIR, TEMPLATES_DIR, STATE_DIR, STAGING_DIR))
 
 
 # Module-level spellings kept for the callers that hold only an out dir.
@@ -183,7 +189,7 @@ def lock_file(out_dir: str | Path) -> Path:
 def dataset_folders(out_dir: str | Path) -> tuple[Path, ...]:
     """Every folder a run writes under the out dir."""
     out = Path(out_dir)
-    return tuple(out / name for name in (ARTICLES_DIR, REJECTS_DIR, STATE_DIR, STAGING_DIR))
+    return tuple(out / name for name in (ARTICLES_DIR, REJECTS_DIR, TEMPLATES_DIR, STATE_DIR, STAGING_DIR))
 
 
 def staging_root(out_dir: str | Path) -> Path:

@@ -18,7 +18,8 @@ from jobs.errors import DamagedFile
 from jobs.lake.damaged import read_parquet
 from jobs.lake.lock import StagingFolder, remove_abandoned_staging
 from jobs.lake.paths import Layout, rejects_file, runs_file, staging_dir, staging_root
-from schemas.article import ARTICLE_FILE_SCHEMA, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA, TABLES, conform, dictionary_columns
+from schemas.article import (ARTICLE_FILE_SCHEMA, REJECT_FILE_SCHEMA, RUN_FILE_SCHEMA, TABLES, TEMPLATE_FILE_SCHEMA, conform,
+                             dictionary_columns)
 
 ROW_GROUP_ROWS = 10_000
 # Files of fewer rows are compressed with snappy, bigger ones with zstd. A file of a few rows costs about
@@ -145,6 +146,19 @@ class Store:
         self._install(staged, target)
         return True
 
+    def replace_templates(self, table: pa.Table) -> bool:
+        """Swap in the sources' templates (the manifest's `templates`), unless the file already holds them."""
+        target = Layout(self.out).templates_file
+        table = conform(table, TEMPLATE_FILE_SCHEMA)
+        if target.exists() and _same_rows(target, table, TEMPLATE_FILE_SCHEMA):
+            return False
+        if not target.exists() and table.num_rows == 0:
+            return False
+        staged = self.staging / "templates.parquet"
+        write_staged(table, staged, "templates")
+        self._install(staged, target)
+        return True
+
     def replace_runs(self, table: pa.Table) -> None:
         staged = self.staging / "runs.parquet"
         write_staged(table, staged, "runs")
@@ -158,21 +172,22 @@ class Store:
         remove_abandoned_staging(staging_root(self.out))
 
 
-def _same_rows(path: Path, table: pa.Table) -> bool:
+def _same_rows(path: Path, table: pa.Table, schema: pa.Schema = REJECT_FILE_SCHEMA) -> bool:
     try:
-        return conform(read_parquet(path), REJECT_FILE_SCHEMA).equals(table)
+        return conform(read_parquet(path), schema).equals(table)
     except DamagedFile:
         return False  # the rejects file is rebuilt whole from the manifest: overwriting it repairs it
 
 
-_SCHEMAS = {"articles": ARTICLE_FILE_SCHEMA, "rejects": REJECT_FILE_SCHEMA, "runs": RUN_FILE_SCHEMA}
+_SCHEMAS = {"articles": ARTICLE_FILE_SCHEMA, "rejects": REJECT_FILE_SCHEMA, "runs": RUN_FILE_SCHEMA,
+            "templates": TEMPLATE_FILE_SCHEMA}
 # Free text: min/max statistics of these prune nothing a reader asks and stored the longest values twice
 # in every footer (~3 KB of a 15 KB three-row partition file; bench/small_parquet.py).
 _NO_STATISTICS = {"articles": {"title", "text", "original_title", "byline", "extra", "headimg", "thumbnail",
                                "original_url", "republished_from"},
-                  "rejects": {"message"}}
+                  "rejects": {"message"}, "templates": {"text"}}
 # The bulk of an article's bytes: free text and lists.
-LONG_COLUMNS = _NO_STATISTICS["articles"] | {"paragraphs", "categories", "image_urls", "link_urls", "keywords",
+LONG_COLUMNS = _NO_STATISTICS["articles"] | {"paragraphs", "template_removed", "categories", "image_urls", "link_urls", "keywords",
                                               "contributors"}
 
 

@@ -32,6 +32,8 @@ class RunStamp:
 
 
 RUN_STAMP_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(RunStamp))
+# Columns the reduce sets when it applies the source's template (jobs/run/templates.py): a parse removes nothing.
+TEMPLATE_FIELDS: tuple[str, ...] = ("template_removed",)
 
 
 def article_table(records: Sequence[ArticleRecord], stamp: RunStamp) -> pa.Table:
@@ -41,6 +43,8 @@ def article_table(records: Sequence[ArticleRecord], stamp: RunStamp) -> pa.Table
     for name in ARTICLE_BATCH_SCHEMA.names:
         if name in RUN_STAMP_FIELDS:
             columns[name] = [getattr(stamp, name)] * len(records)
+        elif name in TEMPLATE_FIELDS:
+            columns[name] = [[] for _ in records]
         else:
             value_of = attrgetter(name)
             columns[name] = [value_of(record) for record in records]

@@ -22,6 +22,7 @@ from jobs.lake.table import ArticlesTable
 from jobs.parse import PARSER_VERSION
 from jobs.run.options import EventSink, RunReport
 from jobs.run.reduce import PartitionResult
+from jobs.run.templates import threshold
 
 
 def commit_run(table: ArticlesTable, state: State, store: Store, report: RunReport, started: dt.datetime,
@@ -34,7 +35,8 @@ def commit_run(table: ArticlesTable, state: State, store: Store, report: RunRepo
         version = table.commit(adds, removes, run_id, commit_metadata(report, started))
         emit("table_committed", {"version": version, "files_added": len(adds), "files_removed": len(removes)})
     store.replace_rejects(state.rejects_after(run_id, started))
-    files = state.commit_pending(run_id, PARSER_VERSION, started)
+    files = state.commit_pending(run_id, PARSER_VERSION, started, threshold)
+    store.replace_templates(state.templates_table())
     emit("committed", {"files": files, "version": version})
     if version is not None:
         write_file_list(table.layout, version, table.live_files())

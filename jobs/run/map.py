@@ -32,6 +32,7 @@ from jobs.lake.paths import month_of, partition_order
 from jobs.parse import PARSER_VERSION
 from jobs.parse.frame import REJECT_BATCH_SCHEMA, RunStamp, article_table, to_table
 from jobs.parse.record import ArticleRecord, parse_article
+from jobs.parse.templates import edges as edges_of
 from jobs.run.engine import Engine, WorkerLost
 from jobs.run.limits import DEFAULT_FILE_SECONDS, FileTimeLimit, time_limit
 from jobs.run.options import EventSink, RunOptions
@@ -48,7 +49,7 @@ def map_files(work: list[WorkItem], options: RunOptions, state: State, engine: E
     chunks = enumerate(_chunks(work, options.chunk_files))
     for result in map_chunks(engine, job, chunks):
         fragments = [(source, month, result.fragment, batch, rows) for source, month, batch, rows in result.partitions]
-        state.add_pending(run_id, result.outcomes, fragments)
+        state.add_pending(run_id, result.outcomes, fragments, result.edges)
         done += result.outcomes.num_rows
         emit("parsed", {"done": done, "total": len(work)})
 
@@ -83,10 +84,11 @@ class ParsedChunk:
     articles: pa.Table
     rejects: pa.Table
     outcomes: pa.Table
+    edges: list[tuple] = ()  # (raw_path, source, key, text, at_start, at_end): the short paragraphs at each article's edges
 
 
 def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
-    articles, rejects, outcomes = [], [], []
+    articles, rejects, outcomes, edges = [], [], [], []
     for item in items:
         outcome = {"raw_path": item.raw_path, "size": item.size, "mtime_ns": item.mtime_ns}
         try:
@@ -115,11 +117,13 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
             outcomes.append(outcome | {"status": FileStatus.REJECT.value, "reject_reason": rejected.reason, "reject_message": rejected.message})
             continue
         articles.append(record)
+        edges.extend((record.raw_path, record.source, *edge) for edge in edges_of(record.paragraphs))
         outcomes.append(outcome | {"status": FileStatus.ARTICLE.value, "article_id": record.article_id, "source": record.source, "date": record.date})
     return ParsedChunk(
         article_table(articles, RunStamp(ingested_at=job.started_at, parser_version=PARSER_VERSION, run_id=job.run_id)),
         to_table(rejects, REJECT_BATCH_SCHEMA),
         to_table(outcomes, OUTCOME_SCHEMA),
+        edges,
     )
 
 
@@ -190,6 +194,7 @@ class MapResult:
     outcomes: pa.Table  # one row per file (for the manifest): small
     fragment: str | None  # Arrow IPC file of this chunk's article rows, one record batch per partition
     partitions: list[tuple[str, str | None, int, int]]  # (source, month, batch index, rows)
+    edges: list[tuple] = ()  # ParsedChunk.edges: what the driver learns the sources' templates from
 
 
 def map_chunks(engine: Engine, job: Job, chunks: Iterable[tuple[int, list[WorkItem]]]) -> Iterator[MapResult]:
@@ -233,7 +238,7 @@ def map_chunk(job: Job, numbered: tuple[int | str, list[WorkItem]]) -> MapResult
     parsed = parse_chunk(job, items)
     outcomes = parsed.outcomes
     if parsed.articles.num_rows == 0:
-        return MapResult(outcomes, None, [])
+        return MapResult(outcomes, None, [], parsed.edges)
     table = parsed.articles
     keys = [(source, month_of(date)) for source, date in zip(table.column("source").to_pylist(),
                                                              table.column("date").to_pylist())]
@@ -253,7 +258,7 @@ def map_chunk(job: Job, numbered: tuple[int | str, list[WorkItem]]) -> MapResult
                 partitions.append((source, month, len(partitions), index - start))
                 start = index
     os.replace(temporary, fragment)
-    return MapResult(outcomes, fragment, partitions)
+    return MapResult(outcomes, fragment, partitions, parsed.edges)
 
 
 def _make_task_folder(path: str) -> None:

@@ -53,6 +53,8 @@ class RunReport:
     rejects: int = 0
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
     partitions_written: int = 0
+    rows_recleaned: int = 0  # rows kept from earlier runs cleaned again because their source's template changed
+    templates_changed: dict[str, list[int]] = field(default_factory=dict)  # source -> [paragraphs before, after]
     duration_s: float = 0.0
     status: RunStatus = RunStatus.RUNNING
     exit_code: int = 0
@@ -62,7 +64,10 @@ class RunReport:
         reasons = ", ".join(f"{k}={v}" for k, v in sorted(self.rejects_by_reason.items()))
         return (f"{self.command} {self.status}: {self.files_seen} files seen, {self.files_parsed} parsed, "
                 f"{self.articles_written} articles written, {self.duplicates} duplicates, {self.rejects} rejects"
-                f"{' (' + reasons + ')' if reasons else ''}, {self.partitions_written} partitions written in {self.duration_s:.2f}s"
+                f"{' (' + reasons + ')' if reasons else ''}, {self.partitions_written} partitions written"
+                + (f", {len(self.templates_changed)} source templates changed ({self.rows_recleaned} rows cleaned again)"
+                   if self.templates_changed else "")
+                + f" in {self.duration_s:.2f}s"
                 + "".join(f"; warning: {w}" for w in self.warnings))
 
     def counts(self) -> dict[str, float]:

@@ -32,6 +32,7 @@ from jobs.run.options import EventSink, RunOptions, RunReport, Selection
 from jobs.run.plan import ReprocessPreview, plan_ingest, plan_rebuild
 from jobs.run.recover import recover
 from jobs.run.reduce import reduce_partitions
+from jobs.run.templates import plan_templates
 from jobs.run.vacuum import vacuum_table
 from jobs.run.map import WorkItem
 from jobs.lake.paths import PartitionKey
@@ -202,8 +203,12 @@ class _Run:
         self.report.files_parsed = sum(statuses.get(s, 0) for s in (FileStatus.ARTICLE, FileStatus.REJECT))
         self.report.rejects = statuses.get(FileStatus.REJECT, 0)
         self.report.rejects_by_reason = {reason: count for reason, count in reasons.items()}
+        plan = plan_templates(self.state, run_id)
+        self.report.templates_changed = {source: list(sizes) for source, sizes in sorted(plan.changed.items())}
         changed = reduce_partitions(self.options, self.state, self.engine, self.report,
-                                    self.table.files_by_partition(), rebuild, self.emit, self.warn)
+                                    self.table.files_by_partition(), rebuild, self.emit, self.warn, plan)
+        if plan.changed:
+            self.emit("templates_changed", {"sources": self.report.templates_changed, "rows": self.report.rows_recleaned})
         commit_run(self.table, self.state, self.store, self.report, self.started, changed, self.emit)
 
     def vacuum(self) -> None:

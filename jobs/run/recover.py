@@ -17,6 +17,7 @@ from jobs.lake.store import Store, file_list_version, write_file_list
 from jobs.lake.table import ArticlesTable
 from jobs.parse import PARSER_VERSION
 from jobs.run.options import EventSink
+from jobs.run.templates import threshold
 
 
 def recover(table: ArticlesTable, state: State, store: Store, emit: EventSink) -> list[str]:
@@ -28,7 +29,7 @@ def recover(table: ArticlesTable, state: State, store: Store, emit: EventSink) -
             metadata = _commit_metadata(table, run_id)
             state.commit_pending(run_id, metadata.get("parser_version", PARSER_VERSION),
                                  dt.datetime.fromisoformat(metadata["started_at"]) if "started_at" in metadata
-                                 else dt.datetime.now(dt.timezone.utc))
+                                 else dt.datetime.now(dt.timezone.utc), threshold)
             emit("recovered", {"run_id": run_id, "action": "rolled_forward"})
         else:
             state.drop_run(run_id)
@@ -37,6 +38,7 @@ def recover(table: ArticlesTable, state: State, store: Store, emit: EventSink) -
             emit("recovered", {"run_id": run_id, "action": "dropped", "files_removed": removed})
     if in_flight:
         store.replace_rejects(state.rejects_table())
+        store.replace_templates(state.templates_table())
     if table.exists() and file_list_version(table.layout) != table.version():
         write_file_list(table.layout, table.version(), table.live_files())
     return dropped

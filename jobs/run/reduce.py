@@ -24,17 +24,23 @@ from jobs.lake.paths import PartitionKey, partition_order
 from jobs.lake.table import DataFile
 from jobs.run.engine import Engine
 from jobs.run.options import EventSink, RunOptions, RunReport
+from jobs.run.templates import TemplatePlan, apply_template
 
 
 def reduce_partitions(options: RunOptions, state: State, engine: Engine, report: RunReport,
                       current: dict[PartitionKey, list[str]], rebuild: dict[PartitionKey, set[str]],
-                      emit: EventSink, warn) -> list[PartitionResult]:
-    """Run the reduce tasks over every touched partition; the results of those that changed."""
+                      emit: EventSink, warn, plan: TemplatePlan | None = None) -> list[PartitionResult]:
+    """Run the reduce tasks over every touched partition; the results of those that changed.
+
+    `plan`: the sources' templates; every partition of a source whose template changed is touched too.
+    """
+    plan = plan or TemplatePlan({})
     run_id = report.run_id
     departures: dict[PartitionKey, list[str]] = {}
     for source, month, raw_path in state.departures(run_id):
         departures.setdefault((source, month), []).append(raw_path)
-    touched = set(state.fragment_partitions(run_id)) | departures.keys() | rebuild.keys()
+    touched = (set(state.fragment_partitions(run_id)) | departures.keys() | rebuild.keys()
+               | plan.partitions_to_clean(current))
     keys = sorted(touched, key=partition_order)
     emit("merging", {"partitions": len(keys)})
 
@@ -47,7 +53,8 @@ def reduce_partitions(options: RunOptions, state: State, engine: Engine, report:
                 group.append(PartitionTask(source, month, tuple((f, tuple(b)) for f, b in fragments),
                                            tuple(sorted(departures.get((source, month), ()))),
                                            tuple(sorted(keep)) if keep is not None else None,
-                                           tuple(current.get((source, month), ()))))
+                                           tuple(current.get((source, month), ())),
+                                           plan.keys.get(source, frozenset())))
             yield number, group
 
     job = ReduceJob(str(Path(options.out_dir).resolve()), run_id)
@@ -59,6 +66,7 @@ def reduce_partitions(options: RunOptions, state: State, engine: Engine, report:
                 state.add_forgotten(run_id, result.lost_paths)
                 warn(result.warning)
             report.duplicates += result.duplicates
+            report.rows_recleaned += result.recleaned
             report.articles_written += result.new_rows - result.duplicates
             if result.changed:
                 report.partitions_written += 1
@@ -77,6 +85,7 @@ class PartitionTask:
     replaced: tuple[str, ...]  # raw paths whose earlier rows here give way
     keep_only: tuple[str, ...] | None  # for a rebuild: the only paths whose existing rows survive
     current: tuple[str, ...] = ()  # the partition's data files in the version the run started from
+    template: frozenset[str] = frozenset()  # the source's template paragraphs (keys), applied to every row
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,7 @@ class PartitionResult:
     duplicates: int
     lost_paths: tuple[str, ...] = ()  # a rebuild of an unreadable file: history rows it could not keep
     warning: str | None = None
+    recleaned: int = 0  # rows kept from before whose template removal changed
 
     @property
     def changed(self) -> bool:
@@ -129,6 +139,8 @@ def reduce_group(job: ReduceJob, numbered: tuple[int, list[PartitionTask]]) -> l
                     raise
                 on_disk, lost, warning = None, tuple(sorted(keep_only)), lost_rows_message(damaged, keep_only)
             merged, duplicates = merge_partition(on_disk, new, task.replaced, keep_only)
+            fresh = new.column("raw_path").to_pylist() if new is not None else ()
+            merged, recleaned = apply_template(merged, task.template, fresh)
             added_rows = new.num_rows if new is not None else 0
             unchanged = warning is None and ((on_disk is None and merged.num_rows == 0)
                                              or (on_disk is not None and len(task.current) == 1 and merged.equals(on_disk)))
@@ -139,7 +151,7 @@ def reduce_group(job: ReduceJob, numbered: tuple[int, list[PartitionTask]]) -> l
                 added = DataFile(relative, task.source, task.month, size, merged.num_rows, file_stats(merged), modified)
             removed = () if unchanged else task.current
             results.append(PartitionResult(task.source, task.month, added, removed, merged.num_rows, added_rows,
-                                           duplicates, lost, warning))
+                                           duplicates, lost, warning, recleaned))
     return results
 
 
