@@ -83,7 +83,7 @@ def strip_template(paragraphs: list[str], keys: frozenset[str] | set[str]) -> tu
 
     Positions are in `paragraphs`. Only within the first and last EDGE_PARAGRAPHS, only short paragraphs
     (a long one is never a template, whatever its key), and only a run touching an edge: the first
-    paragraph that is not a template ends the run.
+    paragraph that is not a template ends the run. An article would be emptied: nothing is removed.
     """
     if not keys or not paragraphs:
         return paragraphs, []
@@ -100,6 +100,8 @@ def strip_template(paragraphs: list[str], keys: frozenset[str] | set[str]) -> tu
     while stop > max(start, count - EDGE_PARAGRAPHS) and is_template(stop - 1):
         stop -= 1
     if start == 0 and stop == count:
+        return paragraphs, []
+    if start >= stop:  # never empty an article: one that is all template lines keeps them (and stays findable)
         return paragraphs, []
     removed = [(i, paragraphs[i]) for i in (*range(start), *range(stop, count))]
     return paragraphs[start:stop], removed
