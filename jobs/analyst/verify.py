@@ -315,11 +315,12 @@ class _Commands:
     """The command that repairs each kind of problem, spelled for this dataset."""
 
     def __init__(self, out: Path, raw_dir: str | Path | None):
-        self.dirs = ""
+        self.dirs = self.out_dir = ""
         if raw_dir is not None and Path(raw_dir) != Path("data/raw"):
             self.dirs += f" --raw-dir {shlex.quote(str(raw_dir))}"
         if out != Path("data/parquet"):
-            self.dirs += f" --out-dir {shlex.quote(str(out))}"
+            self.out_dir = f" --out-dir {shlex.quote(str(out))}"
+            self.dirs += self.out_dir
 
     def reprocess(self, source: str, month: str | None) -> str:
         """Rebuild one partition (a source's month); the undated one is in no date range: every partition of its source."""
@@ -327,7 +328,7 @@ class _Commands:
         return command.replace("articles reprocess", f"articles reprocess{self.dirs}", 1)
 
     def vacuum(self) -> str:
-        return f"articles vacuum{self.dirs}"
+        return f"articles vacuum{self.out_dir}"  # reads no raw file
 
     def reprocess_all(self) -> str:
         return f"articles reprocess{self.dirs} --all --yes"

@@ -272,4 +272,10 @@ def _partition_rows(out_dir: Path, key: PartitionKey, files: list[str]) -> int:
     """Rows of a partition's current data files, read from their footers (an unreadable one: DamagedFile)."""
     from jobs.lake.damaged import repair_partition_command
     layout = Layout(out_dir)
-    return sum(row_count(layout.data_file(relative), repair_partition_command(*key)) for relative in files)
+    total = 0
+    for relative in files:
+        try:
+            total += row_count(layout.data_file(relative), repair_partition_command(*key))
+        except FileNotFoundError:  # named by the version but deleted: as unreadable, rebuilt from the raw files
+            raise DamagedFile(layout.data_file(relative), "missing", repair_partition_command(*key)) from None
+    return total
