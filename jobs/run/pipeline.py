@@ -25,6 +25,7 @@ from jobs.lake.store import Store
 from jobs.lake.table import ArticlesTable
 from jobs.run.commit import commit_run
 from jobs.run.engine import Engine, engine_for
+from jobs.run.events import with_kill_point
 from jobs.run.map import map_files
 from jobs.run.migrate import migrate_if_needed
 from jobs.run.options import EventSink, RunOptions, RunReport, Selection
@@ -65,7 +66,7 @@ def reprocess(options: RunOptions, selection: Selection, on_event: EventSink | N
 def _run_command(command: str, options: RunOptions, on_event: EventSink | None,
                  selection: Selection | None = None) -> RunReport:
     _check_options(options)
-    emit = on_event or (lambda name, data: None)
+    emit = with_kill_point(on_event or (lambda name, data: None))
     with _engine(options, emit) as engine:
         _check_workers(engine, options)  # before anything is written
         with OutputLock(options.out_dir, options.wait_seconds):
