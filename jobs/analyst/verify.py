@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from jobs.errors import ArticleLakeError, OutputLocked
+from jobs.errors import ArticleLakeError, OutputLocked, domain_error
 from jobs.lake.damaged import repair_partition_command
 from jobs.lake.paths import Layout, PartitionKey, lock_file, manifest_file, month_of, partition_order, rejects_file, runs_file
 from jobs.lake.table import ArticlesTable, LiveFile, untracked_files
@@ -205,7 +205,11 @@ def _read_manifest(out: Path, result: Verification, commands: "_Commands") -> _M
         finally:
             db.close()
     except (sqlite3.Error, ValueError, TypeError) as error:
-        result.problems.append(Problem(path, f"damaged ({_first_line(error)})", commands.rebuild_manifest()))
+        full = domain_error(error, out)
+        if full is not error:  # SQLite's "disk I/O error" on a full disk: the manifest is not the problem
+            result.problems.append(Problem(path, f"cannot be checked: {_first_line(full)}", "free some space and verify again"))
+        else:
+            result.problems.append(Problem(path, f"damaged ({_first_line(error)})", commands.rebuild_manifest()))
         return None
     result.manifest_articles, result.manifest_rejects = len(articles), len(rejects)
     return _Manifest(articles, rejects)
@@ -214,10 +218,12 @@ def _read_manifest(out: Path, result: Verification, commands: "_Commands") -> _M
 def _open_read_only(path: Path) -> sqlite3.Connection:
     """Open the manifest without writing a byte. With no WAL file beside it (the last writer closed
     cleanly), the database file is the whole truth: `immutable` then spares SQLite its -shm file.
-    A WAL file may hold commits of a killed run, so then it is read too (SQLite needs its -shm)."""
+    A WAL file may hold commits of a killed run, so then it is read too (SQLite needs its -shm; on a full
+    disk it cannot make one, and that is said as a full disk, not as a damaged manifest)."""
     uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
     wal = path.with_name(path.name + "-wal")
-    return sqlite3.connect(uri + ("" if wal.exists() else "&immutable=1"), uri=True)
+    holds_commits = wal.exists() and wal.stat().st_size > 0  # an empty WAL (a run that failed opening) holds none
+    return sqlite3.connect(uri + ("" if holds_commits else "&immutable=1"), uri=True)
 
 
 # -- checks -------------------------------------------------------------------
