@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from jobs.errors import ArticleLakeError, OutputLocked, domain_error
 from jobs.lake.damaged import repair_partition_command
+from jobs.lake.repair import describe_check
 from jobs.lake.paths import Layout, PartitionKey, lock_file, manifest_file, month_of, partition_order, rejects_file, runs_file
 from jobs.lake.table import ArticlesTable, LiveFile, untracked_files
 from schemas.state import FileStatus
@@ -197,7 +198,7 @@ def _read_manifest(out: Path, result: Verification, commands: "_Commands") -> _M
         try:
             check = [row[0] for row in db.execute("PRAGMA quick_check")]
             if check != ["ok"]:
-                raise sqlite3.DatabaseError("; ".join(check[:3]))
+                raise sqlite3.DatabaseError(describe_check(check))
             articles = {raw_path: (source, month_of(date), article_id)
                         for raw_path, source, date, article_id in db.execute(
                             "SELECT raw_path, source, date, article_id FROM files WHERE status = ?", (FileStatus.ARTICLE.value,))}
