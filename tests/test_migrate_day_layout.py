@@ -117,12 +117,14 @@ def test_a_dataset_of_the_old_layout_migrates_without_a_changed_row(old_code, tm
     assert verify_dataset(out).problems == []
 
 
-def test_an_old_run_killed_mid_swap_is_redone_by_the_new_code(old_code, tmp_path):
+@pytest.mark.parametrize("new_run_killed", [False, True], ids=["migrated", "migration_killed_after_its_commit"])
+def test_an_old_run_killed_mid_swap_is_redone_by_the_new_code(old_code, tmp_path, new_run_killed):
     raw, out = tmp_path / "raw", tmp_path / "out"
     corpus(raw, 1500)
     first = old_ingest(old_code, raw, out, tmp_path / "first.log")
     assert first.wait(timeout=300) == 0
     changed = sorted(raw.glob("gen/*/*.md"))[::4]
+    originals = {path: (path.read_bytes(), path.stat().st_mtime_ns) for path in changed}
     for index, path in enumerate(changed):  # re-dated into other days: rows leave their old partitions
         path.write_text(retitle(path.read_text(encoding="utf-8"), f"改过 {index}",
                                 __import__("datetime").datetime(2021, 3, 1 + index % 28, 9, 0)), encoding="utf-8")
@@ -137,7 +139,19 @@ def test_an_old_run_killed_mid_swap_is_redone_by_the_new_code(old_code, tmp_path
     markers = manifest_rows(out, "inflight_partitions", "run_id, date")
     if not any(date == "marker" for _, date in markers):
         pytest.skip("the old run was not killed between its swaps (too fast here)")
+    from jobs.run.migrate import _unfinished_paths
+    assert _unfinished_paths(out / "_state" / "manifest.sqlite") >= {p.relative_to(raw).as_posix() for p in changed}
 
+    for path, (data, mtime) in originals.items():  # the feed reverts: the bytes (size, mtime) the manifest knows
+        path.write_bytes(data)
+        os.utime(path, ns=(mtime, mtime))
+    if new_run_killed:  # the first new run dies right after the migration's Delta commit
+        from helpers_pipeline import cli_command, cli_env
+        from jobs.run.events import KILL_AT_VARIABLE
+        done = subprocess.run(cli_command("ingest", "--raw-dir", str(raw), "--out-dir", str(out), "--workers", "1"),
+                              cwd=REPO, env=cli_env() | {KILL_AT_VARIABLE: "migrated"}, capture_output=True, timeout=300)
+        assert done.returncode == -signal.SIGKILL, done.stderr
+        assert list((out / "articles").glob("source=*/date=*/part-0.parquet")), "the old layout was already gone"
     report = run_ingest(raw, out, max_reject_ratio=1.0)
     assert report.exit_code == 0
     fresh = tmp_path / "fresh"
