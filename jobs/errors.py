@@ -84,20 +84,40 @@ class StorageFull(ArticleLakeError):
 
 _FULL_ERRNOS = (28, 122)  # ENOSPC, EDQUOT
 _SQLITE_FULL = 13
+_SQLITE_IOERR = 10
+_FULL_TEXTS = ("No space left on device", "os error 28", "Disk quota exceeded")  # delta-rs and Arrow errors
+_NEARLY_FULL_BYTES = 256 * 1024
 
 
-def domain_error(error: BaseException) -> BaseException:
+def domain_error(error: BaseException, out_dir=None) -> BaseException:
     """The error to report for `error`: a full disk becomes StorageFull (its real cause first, once);
-    anything else is returned as it is."""
+    anything else is returned as it is.
+
+    SQLite says only "disk I/O error" when it cannot grow its -shm file on a full disk: with `out_dir`
+    given, such an error on a filesystem with (nearly) no free space is a full disk too."""
     if isinstance(error, ArticleLakeError):
         return error
+    code = (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF
     full = isinstance(error, OSError) and error.errno in _FULL_ERRNOS
-    full = full or (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF == _SQLITE_FULL
+    full = full or code == _SQLITE_FULL or any(text in str(error) for text in _FULL_TEXTS)
+    full = full or (code == _SQLITE_IOERR and out_dir is not None and _nearly_full(out_dir))
     if full:
         where = f" ({error.filename})" if getattr(error, "filename", None) else ""
         return StorageFull(f"No space left on device{where}. The dataset is still readable and this run's staging"
                            f" files were removed; free some space and rerun to finish. ({error})")
     return error
+
+
+def _nearly_full(out_dir) -> bool:
+    import os
+    path = os.fspath(out_dir)
+    while path and not os.path.exists(path):
+        path = os.path.dirname(path)
+    try:
+        stats = os.statvfs(path or ".")
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < _NEARLY_FULL_BYTES
 
 
 _SQLITE_CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB

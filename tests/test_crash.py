@@ -1,9 +1,12 @@
-"""Crash safety, for real: SIGKILL `articles ingest` while it parses, while it swaps partitions in and
-while it commits the manifest. After each kill DuckDB still reads the dataset, no temporary file is in
-the article glob, and a rerun gives the dataset an uninterrupted run gives.
+"""Crash safety, for real: SIGKILL `articles ingest` while it parses, while its reduce tasks write data
+files, and at each step of the commit (before the Delta commit, after it, after the rejects file, after the
+manifest commit). After each kill every reader of the table's log (and the views' file list) reads one
+committed version, and a rerun gives the dataset an uninterrupted run gives, with no file left that no
+version names.
 
-Kill points are found by watching the run from outside (its --log-json lines and the files it
-writes), not by hooks inside the job. About a minute; deselect with -m "not slow".
+A kill while parsing is timed from outside (the --log-json lines); a kill at a step of the commit by the
+run itself (ARTICLE_LAKE_KILL_AT=<event>: SIGKILL right after that event), since from outside a step of a
+few milliseconds cannot be hit. About a minute; deselect with -m "not slow".
 """
 
 from __future__ import annotations
@@ -19,13 +22,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from helpers_pipeline import (REPO, article_files, article_glob, cli_command, cli_env, comparable, generate_corpus,
-                              manifest, read_articles, read_rejects, retitle, write_raw)
+from helpers_pipeline import (REPO, article_files, cli_command, cli_env, comparable, generate_corpus, manifest,
+                              read_articles, read_rejects, retitle, write_raw)
+from jobs.lake.paths import Layout
+from jobs.lake.table import untracked_files
+from jobs.run.events import KILL_AT_VARIABLE
 
 pytestmark = pytest.mark.slow
 
 FILES = 2000
-DAYS = 60  # enough partitions (~650) for several swap batches
+DAYS = 60  # three months: ~60 partitions of a source and month
 BAD_FILES = {"bad/empty.md": b"", "bad/no_front_matter.md": b"only a body\n",
              "bad/malformed.md": b"---\ntitle: [oops\n---\nbody\n"}
 
@@ -33,14 +39,15 @@ BAD_FILES = {"bad/empty.md": b"", "bad/no_front_matter.md": b"only a body\n",
 class Ingest:
     """`articles ingest` as a subprocess in its own process group, its log lines in a file."""
 
-    def __init__(self, raw: Path, out: Path, log: Path, workers: int = 1):
+    def __init__(self, raw: Path, out: Path, log: Path, workers: int = 1, kill_at: str | None = None):
         self.log = log
         self.stdout = log.with_suffix(".stdout")
+        env = cli_env() | ({KILL_AT_VARIABLE: kill_at} if kill_at else {})
         with open(log, "wb") as err, open(self.stdout, "wb") as std:
             # Files, not pipes: orphaned parser workers of a killed run would hold a pipe open forever.
             self.process = subprocess.Popen(
                 cli_command("ingest", "--raw-dir", str(raw), "--out-dir", str(out), "--workers", str(workers), "--log-json"),
-                cwd=REPO, env=cli_env(), stdout=std, stderr=err, start_new_session=True)
+                cwd=REPO, env=env, stdout=std, stderr=err, start_new_session=True)
 
     def events(self) -> list[str]:
         return self.log.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -54,6 +61,11 @@ class Ingest:
             assert self.process.poll() is None, f"run ended before the kill point:\n{self.log.read_text()}"
             assert time.monotonic() < deadline, "kill point never reached"
             time.sleep(0.001)
+
+    def killed_itself(self) -> None:
+        """The run SIGKILLed itself at its kill point (and did not end some other way first)."""
+        assert self.process.wait(timeout=120) == -signal.SIGKILL, self.log.read_text()
+        self.reap_orphans()
 
     def kill(self) -> None:
         """SIGKILL the job itself, as the OOM killer would; then reap what it left behind."""
@@ -95,17 +107,19 @@ def dataset(out: Path) -> tuple[list[dict], list[tuple]]:
     return rows, rejects
 
 
-def assert_readable_without_strays(out: Path) -> None:
+def assert_readable(out: Path) -> None:
+    """Readers of the log read the current version whole; the views' file list names a committed version
+    whose files are all there; the rejects folder holds its one file."""
     connection = duckdb.connect()
-    strays = [p for p in (out / "articles").rglob("*") if p.is_file() and p.name != "part-0.parquet"] \
-        if (out / "articles").exists() else []
-    assert strays == []
-    if article_files(out):  # a run killed before its first swap leaves no file at all
-        connection.execute(f"SELECT count(*), count(DISTINCT article_id) FROM read_parquet('{article_glob(out)}',"
-                           f" hive_partitioning = true)").fetchall()
-        matched = connection.execute(
-            f"SELECT DISTINCT filename FROM read_parquet('{article_glob(out)}', filename = true)").fetchall()
-        assert sorted(Path(name) for (name,) in matched) == article_files(out)
+    files = article_files(out)
+    if files:  # a run killed before its first commit leaves an empty table
+        ids = connection.execute(f"SELECT count(*), count(DISTINCT article_id) FROM read_parquet({[str(f) for f in files]!r},"
+                                 f" hive_partitioning = true, hive_types = {{'source': 'VARCHAR', 'month': 'VARCHAR'}})").fetchone()
+        assert ids[0] == ids[1], "an article twice in one version"
+    listed = Layout(out).articles_files
+    if listed.exists():
+        for (path,) in connection.execute(f"SELECT path FROM read_parquet('{listed}')").fetchall():
+            connection.execute(f"SELECT count(*) FROM read_parquet('{out / 'articles' / path}')").fetchall()
     if (out / "rejects").exists():
         assert [p.name for p in (out / "rejects").iterdir()] in ([], ["part-0.parquet"])
         if (out / "rejects" / "part-0.parquet").exists():
@@ -113,8 +127,9 @@ def assert_readable_without_strays(out: Path) -> None:
 
 
 def assert_recovers(raw: Path, out: Path, log: Path, expected) -> None:
-    assert_readable_without_strays(out)
+    assert_readable(out)
     assert ingest(raw, out, log) == 0, log.read_text()
+    assert untracked_files(Layout(out)) == [], "a killed run's data files outlived the run after it"
     rows, rejects = dataset(out)
     ids = [row["article_id"] for row in rows]
     assert len(ids) == len(set(ids)), "duplicate article_id after recovery"
@@ -125,7 +140,7 @@ def assert_recovers(raw: Path, out: Path, log: Path, expected) -> None:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    """A few thousand distinct articles over ~300 partitions, plus a few rejects; and a clean run of it."""
+    """A few thousand distinct articles over ~60 partitions, plus a few rejects; and a clean run of it."""
     root = tmp_path_factory.mktemp("crash")
     raw = root / "raw"
     generate_corpus(raw, FILES, days=DAYS)
@@ -153,48 +168,52 @@ def test_kill_while_parsing(corpus, tmp_path):
         run.reap_orphans()
 
 
-def test_kill_between_two_partition_swaps(corpus, tmp_path):
+def test_kill_while_reduce_tasks_write_data_files(corpus, tmp_path):
     root, raw, clean, expected = corpus
     out = tmp_path / "out"
-    run = Ingest(raw, out, tmp_path / "killed.log")
-    run.wait_for(lambda: run.count("partitions_swapped") >= 1)  # one batch of swaps done, more to come
-    run.kill()
-    run.reap_orphans()
-    written = len(article_files(out))
-    assert 0 < written < len(article_files(clean)), "not killed in the middle of the partition swaps"
+    run = Ingest(raw, out, tmp_path / "killed.log", kill_at="partition_written")
+    run.killed_itself()
+    assert untracked_files(Layout(out)), "no data file written before the kill"
+    assert article_files(out) == [], "a data file in a version before the commit"
     assert not (out / "rejects" / "part-0.parquet").exists()
     assert_recovers(raw, out, tmp_path / "rerun.log", expected)
 
 
-@pytest.mark.parametrize("moment", ["before_the_transaction_ends", "after_the_transaction"])
-def test_kill_while_committing_the_manifest(corpus, tmp_path, moment):
+# (kill point, whether the Delta commit happened, whether the manifest commit happened)
+COMMIT_STEPS = [("committing", False, False), ("table_committed", True, False), ("rejects_written", True, False),
+                ("committed", True, True)]
+
+
+@pytest.mark.parametrize("kill_at, table_committed, manifest_committed", COMMIT_STEPS, ids=[s[0] for s in COMMIT_STEPS])
+def test_kill_at_each_step_of_the_commit(corpus, tmp_path, kill_at, table_committed, manifest_committed):
     root, raw, clean, expected = corpus
     out = tmp_path / "out"
-    run = Ingest(raw, out, tmp_path / "killed.log")
-    if moment == "before_the_transaction_ends":
-        # The rejects file is the last data swapped in before the manifest transaction.
-        run.wait_for(lambda: (out / "rejects" / "part-0.parquet").exists())
-    else:  # committed: the run is logging its end and rewriting runs.parquet
-        run.wait_for(lambda: run.count("committed") == 1)
-    run.kill()
-    run.reap_orphans()
-    assert len(article_files(out)) == len(article_files(clean))
+    run = Ingest(raw, out, tmp_path / "killed.log", kill_at=kill_at)
+    run.killed_itself()
     assert run.count("run_finished") == 0
+    # Readers see the whole run or none of it: the Delta commit is the one moment it becomes visible.
+    assert len(article_files(out)) == (len(article_files(clean)) if table_committed else 0)
     with manifest(out) as db:  # the manifest holds all of this run's outcomes or none of them
         files = db.execute("SELECT count(*) FROM files").fetchone()[0]
-        assert files in (0, FILES + len(BAD_FILES))
+        pending = db.execute("SELECT count(*) FROM pending").fetchone()[0]
     db.close()
-    if moment == "after_the_transaction":
-        assert files == FILES + len(BAD_FILES)
+    assert files == (FILES + len(BAD_FILES) if manifest_committed else 0)
+    assert pending == (0 if manifest_committed else FILES + len(BAD_FILES))
     assert_recovers(raw, out, tmp_path / "rerun.log", expected)
+    rerun = (tmp_path / "rerun.log").read_text()
+    if table_committed and not manifest_committed:  # rolled forward: nothing parsed twice
+        assert '"action": "rolled_forward"' in rerun and '"to_parse": 0' in rerun
+    if not table_committed:  # dropped and redone
+        assert '"action": "dropped"' in rerun
     with manifest(out) as db:  # a run killed before it logged its end is marked abandoned by the next one
         statuses = [row[0] for row in db.execute("SELECT status FROM runs ORDER BY started_at")]
     db.close()
     assert statuses[-1] == "ok" and statuses[0] in ("abandoned", "ok") and len(statuses) == 2
 
 
-def test_kill_while_merging_changes_into_existing_partitions(corpus, tmp_path):
-    """An incremental run that moves articles between partitions, killed between two swaps."""
+@pytest.mark.parametrize("kill_at", ["partition_written", "table_committed"])
+def test_kill_while_merging_changes_into_existing_partitions(corpus, tmp_path, kill_at):
+    """An incremental run that moves articles between partitions, killed before and after its Delta commit."""
     root, raw, clean, expected = corpus
     changed_raw = tmp_path / "raw"
     shutil.copytree(raw, changed_raw, symlinks=True)
@@ -212,12 +231,15 @@ def test_kill_while_merging_changes_into_existing_partitions(corpus, tmp_path):
 
     out = tmp_path / "out"
     shutil.copytree(clean, out)
-    run = Ingest(changed_raw, out, tmp_path / "killed.log")
-    run.wait_for(lambda: run.count("partitions_swapped") >= 1)  # some swaps done, more to come
-    run.kill()
-    run.reap_orphans()
-    assert run.count("committed") == 0  # killed mid-swaps: the rejects file is still the old one
+    before = dataset(out)
+    run = Ingest(changed_raw, out, tmp_path / "killed.log", kill_at=kill_at)
+    run.killed_itself()
+    assert run.count("committed") == 0  # the rejects file is still the old one
     assert (out / "rejects" / "part-0.parquet").read_bytes() == (clean / "rejects" / "part-0.parquet").read_bytes()
+    if kill_at == "partition_written":  # readers still see the version before the run
+        assert dataset(out) == before
+    else:  # ... or already the run's, whole
+        assert dataset(out)[0] == want[0]
     assert_recovers(changed_raw, out, tmp_path / "rerun.log", want)
 
 

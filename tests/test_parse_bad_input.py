@@ -18,7 +18,7 @@ import yaml
 
 from jobs.parse import front_matter
 from jobs.errors import Rejected
-from jobs.lake.paths import partition_dir
+from jobs.lake.paths import month_of, partition_dir
 from schemas.hive import encode_value
 from jobs.parse.record import ArticleRecord, parse_article
 from schemas.article import REJECT_REASONS
@@ -168,7 +168,7 @@ def test_a_missing_or_invalid_date_keeps_the_article_undated(date_line):
     record = parse(article(front_matter=f"title: t\nauthor: 测试源\n{date_line}"))
     assert record.published_at is None and record.date is None
     assert record.paragraphs == ["第一段。", "第二段。"]
-    assert partition_dir(record.source, record.date) == f"source={encode_value('测试源')}/date=__HIVE_DEFAULT_PARTITION__"
+    assert partition_dir(record.source, month_of(record.date)) == f"source={encode_value('测试源')}/month=__HIVE_DEFAULT_PARTITION__"
 
 
 def test_undated_articles_with_one_title_but_different_text_get_different_ids():
@@ -235,13 +235,13 @@ def test_source_names_make_safe_partition_values(name):
     encoded = encode_value(name)
     assert "/" not in encoded and "\n" not in encoded
     assert unquote(encoded) == name
-    assert partition_dir(name, dt.date(2022, 8, 6)).count("/") == 1
+    assert partition_dir(name, month_of(dt.date(2022, 8, 6))).count("/") == 1
 
 
 def test_author_with_slash_and_dots_stays_the_source_name():
     record = parse(article(front_matter="title: t\nauthor: ../a/b%\ndate: 2022-08-06\n"))
     assert record.source == "../a/b%"
-    assert partition_dir(record.source, record.date) == "source=..%2Fa%2Fb%25/date=2022-08-06"
+    assert partition_dir(record.source, month_of(record.date)) == "source=..%2Fa%2Fb%25/month=2022-08"
 
 
 def test_post_layout_without_author_or_categories_has_no_source():

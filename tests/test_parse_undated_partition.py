@@ -1,12 +1,13 @@
 """An undated article (no date, `Invalid Date`) is kept: published_at and date NULL, written to the Hive
-null partition `date=__HIVE_DEFAULT_PARTITION__`, which DuckDB and Polars both read back as NULL."""
+null partition `month=__HIVE_DEFAULT_PARTITION__` (their `date` column NULL), which DuckDB and Polars both
+read back as NULL."""
 
 from __future__ import annotations
 
 import duckdb
 import polars as pl
 
-from helpers_pipeline import article_glob, run_ingest, write_raw
+from helpers_pipeline import article_files, current_article_files, read_articles, run_ingest, write_raw
 from jobs.analyst.query import connect
 from jobs.analyst.status import dataset_status
 
@@ -22,15 +23,19 @@ def test_undated_articles_land_in_the_hive_null_partition_and_read_back_as_null(
     write_raw(raw, "a/dated.md", _undated("三", "date: 2022-08-01 10:00:00\n"))
     report = run_ingest(raw, out)
     assert report.exit_code == 0 and report.rejects == 0 and report.articles_written == 3
-    folders = sorted(p.parent.name for p in (out / "articles").rglob("part-0.parquet"))
-    assert folders == ["date=2022-08-01", "date=__HIVE_DEFAULT_PARTITION__"]
+    folders = sorted(p.parent.name for p in article_files(out))
+    assert folders == ["month=2022-08", "month=__HIVE_DEFAULT_PARTITION__"]
 
-    rows = duckdb.sql(f"SELECT title, date, published_at FROM read_parquet('{article_glob(out)}', hive_partitioning = true,"
-                      " hive_types = {'source': 'VARCHAR', 'date': 'DATE'}, union_by_name = true) ORDER BY title").fetchall()
-    assert [(t, d is None, p is None) for t, d, p in rows] == [("一", True, True), ("三", False, False), ("二", True, True)]
-    frame = pl.scan_parquet(article_glob(out), hive_partitioning=True,
-                            hive_schema={"source": pl.String, "date": pl.Date}).select("title", "date", "published_at").collect()
+    files = current_article_files(out)
+    rows = duckdb.sql(f"SELECT title, date, month, published_at FROM read_parquet({files!r}, hive_partitioning = true,"
+                      " hive_types = {'source': 'VARCHAR', 'month': 'VARCHAR'}) ORDER BY title").fetchall()
+    assert [(t, d is None, m, p is None) for t, d, m, p in rows] == [
+        ("一", True, None, True), ("三", False, "2022-08", False), ("二", True, None, True)]
+    frame = pl.scan_parquet(files, hive_partitioning=True,
+                            hive_schema={"source": pl.String, "month": pl.String}).select(
+                                "title", "date", "month", "published_at").collect()
     assert frame.schema["date"] == pl.Date
+    assert sorted(frame.filter(pl.col("month").is_null())["title"].to_list()) == ["一", "二"]
     assert sorted(frame.filter(pl.col("date").is_null())["title"].to_list()) == ["一", "二"]
     assert frame.filter(pl.col("published_at").is_null()).height == 2
 
@@ -49,6 +54,4 @@ def test_a_rerun_and_a_change_of_an_undated_file_keep_one_row(tmp_path):
     path.write_text(_undated("一", "date: Invalid Date\n", "<p>新的正文。</p>"), encoding="utf-8")
     again = run_ingest(raw, out)
     assert again.exit_code == 0
-    texts = duckdb.sql(f"SELECT text FROM read_parquet('{article_glob(out)}', hive_partitioning = true,"
-                       " hive_types = {'source': 'VARCHAR', 'date': 'DATE'})").fetchall()
-    assert texts == [("新的正文。",)]
+    assert [(row["text"], row["month"]) for row in read_articles(out)] == [("新的正文。", None)]

@@ -71,19 +71,24 @@ def test_a_file_whose_date_moves_leaves_its_old_partition(tmp_path):
     raw, out = tmp_path / "raw", tmp_path / "out"
     write_raw(raw, "a.md", article_text("移动", "2022-08-01 10:00:00", author="源"))
     write_raw(raw, "b.md", article_text("留下", "2022-08-01 12:00:00", author="源"))
-    write_raw(raw, "c.md", article_text("独占", "2022-08-03 10:00:00", author="源"))
+    write_raw(raw, "c.md", article_text("独占", "2022-10-03 10:00:00", author="源"))
+    write_raw(raw, "d.md", article_text("同月", "2022-12-03 10:00:00", author="源"))
     run_ingest(raw, out)
-    # a moves out of a shared partition; c moves out of a partition it had alone.
-    write_raw(raw, "a.md", article_text("移动", "2022-08-02 10:00:00", author="源"))
-    write_raw(raw, "c.md", article_text("独占", "2022-08-04 10:00:00", author="源"))
+    # a moves out of a shared month; c out of a month it had alone; d to another day of its month.
+    write_raw(raw, "a.md", article_text("移动", "2022-09-02 10:00:00", author="源"))
+    write_raw(raw, "c.md", article_text("独占", "2022-11-04 10:00:00", author="源"))
+    write_raw(raw, "d.md", article_text("同月", "2022-12-20 10:00:00", author="源"))
     report = run_ingest(raw, out)
-    assert report.files_parsed == 2
+    assert report.files_parsed == 3
     rows = read_articles(out)
-    assert sorted((r["raw_path"], r["date"].isoformat()) for r in rows) == [
-        ("a.md", "2022-08-02"), ("b.md", "2022-08-01"), ("c.md", "2022-08-04")]
-    # The partition c left is a zero-row file, not deleted: a reader may have listed it (README, "What readers see").
+    assert sorted((r["raw_path"], r["date"].isoformat(), r["month"]) for r in rows) == [
+        ("a.md", "2022-09-02", "2022-09"), ("b.md", "2022-08-01", "2022-08"), ("c.md", "2022-11-04", "2022-11"),
+        ("d.md", "2022-12-20", "2022-12")]
+    # The month c left has no file in the current version (the log removed it); its old file stays on
+    # disk for readers of older versions until vacuum.
     files = {p.parent.name: pq.ParquetFile(p).metadata.num_rows for p in article_files(out)}
-    assert files == {"date=2022-08-01": 1, "date=2022-08-02": 1, "date=2022-08-03": 0, "date=2022-08-04": 1}
+    assert files == {"month=2022-08": 1, "month=2022-09": 1, "month=2022-11": 1, "month=2022-12": 1}
+    assert list((out / "articles" / "source=源" / "month=2022-10").glob("*.parquet"))
 
 
 def test_a_new_file_adds_one_row(raw_and_ingested_out):

@@ -1,7 +1,8 @@
 """Typed contracts between the parser and the schema: a misspelt name fails loudly, never as a null column.
 
 - The record a parse returns (ArticleRecord) has one field per article column, in column order, except the
-  columns a run stamps (RunStamp); a field that may be None belongs to a nullable column.
+  columns a run stamps (RunStamp) and `month`, derived from `date` at the partition step (a partition key of
+  the table, in its log and paths, never in a record); a field that may be None belongs to a nullable column.
 - Arrow tables built from records carry exactly the records' values and the run's stamp.
 - Reject reasons are a closed enum: each one documented, and Rejected refuses a reason outside it.
 """
@@ -15,10 +16,11 @@ import pickle
 import pytest
 
 from jobs.errors import Rejected
-from jobs.parse.frame import ARTICLE_BATCH_SCHEMA, RUN_STAMP_FIELDS, TEMPLATE_FIELDS, RunStamp, article_table
+from jobs.lake.paths import month_of
+from jobs.parse.frame import ARTICLE_BATCH_SCHEMA, DERIVED_FIELDS, RUN_STAMP_FIELDS, TEMPLATE_FIELDS, RunStamp, article_table
 from jobs.parse.record import RECORD_FIELDS, ArticleRecord, parse_article
 from paths import FIXTURES_RAW
-from schemas.article import ARTICLE_COLUMNS, REJECT_REASONS, RejectReason
+from schemas.article import ARTICLE_COLUMNS, ARTICLE_FILE_SCHEMA, PARTITION_KEYS, REJECT_REASONS, RejectReason
 
 COLUMNS = {column.name: column for column in ARTICLE_COLUMNS}
 STAMP = RunStamp(ingested_at=dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc), parser_version="9.9", run_id="run-1")
@@ -30,8 +32,27 @@ def _fixture_records() -> list[ArticleRecord]:
 
 def test_record_fields_and_run_stamp_are_the_article_columns_in_order():
     assert not set(RECORD_FIELDS) & set(RUN_STAMP_FIELDS)
-    assert RECORD_FIELDS == tuple(c.name for c in ARTICLE_COLUMNS if c.name not in RUN_STAMP_FIELDS + TEMPLATE_FIELDS)
-    assert set(RECORD_FIELDS) | set(RUN_STAMP_FIELDS) | set(TEMPLATE_FIELDS) == set(COLUMNS)
+    assert not set(DERIVED_FIELDS) & (set(RECORD_FIELDS) | set(RUN_STAMP_FIELDS))
+    assert RECORD_FIELDS == tuple(c.name for c in ARTICLE_COLUMNS if c.name not in RUN_STAMP_FIELDS + DERIVED_FIELDS + TEMPLATE_FIELDS)
+    assert set(RECORD_FIELDS) | set(RUN_STAMP_FIELDS) | set(DERIVED_FIELDS) | set(TEMPLATE_FIELDS) == set(COLUMNS)
+
+
+def test_derived_columns_are_partition_keys_kept_out_of_the_data_files():
+    assert set(DERIVED_FIELDS) <= set(PARTITION_KEYS)
+    assert not set(DERIVED_FIELDS) & set(ARTICLE_FILE_SCHEMA.names)
+    assert not set(DERIVED_FIELDS) & set(ARTICLE_BATCH_SCHEMA.names)
+
+
+def test_month_read_back_is_the_month_of_each_rows_date(tmp_path):
+    from helpers_pipeline import read_articles, run_ingest, write_raw
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    for path in sorted(FIXTURES_RAW.glob("*.md")):
+        write_raw(raw, path.name, path.read_bytes())
+    write_raw(raw, "undated.md", "---\ntitle: t\nauthor: 无日期源\ndate: Invalid Date\n---\n\n<p>正文。</p>\n")
+    assert run_ingest(raw, out).exit_code in (0, 4)  # some fixtures are rejects by design
+    rows = read_articles(out)
+    assert len(rows) > 10 and any(row["date"] is None for row in rows)
+    assert all(row["month"] == month_of(row["date"]) for row in rows)
 
 
 @pytest.mark.parametrize("field", dataclasses.fields(ArticleRecord) + dataclasses.fields(RunStamp), ids=lambda f: f.name)

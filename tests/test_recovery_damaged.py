@@ -14,14 +14,17 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from helpers_pipeline import (article_text, comparable, copy_samples, manifest, read_articles, read_rejects, run_cli,
-                              run_ingest, write_raw)
+from helpers_pipeline import (article_files, article_text, comparable, copy_samples, manifest, read_articles,
+                              read_rejects, run_cli, run_ingest, write_raw)
 
-SOURCE, DAY = "损坏源", "2022-08-03"
+SOURCE, DAY, MONTH = "损坏源", "2022-08-03", "2022-08"
+MONTH_RANGE = ("2022-08-01", "2022-08-31")  # a partition is a source's month: its repair names the whole month
 
 
-def partition(out: Path, source: str = SOURCE, day: str = DAY) -> Path:
-    return out / "articles" / f"source={source}" / f"date={day}" / "part-0.parquet"
+def partition(out: Path, source: str = SOURCE, month: str = MONTH) -> Path:
+    """The partition's one data file in the table's current version."""
+    (path,) = [p for p in article_files(out) if p.parent.as_posix().endswith(f"source={source}/month={month}")]
+    return path
 
 
 @pytest.fixture
@@ -69,7 +72,7 @@ def test_an_ingest_touching_a_damaged_partition_names_the_file_and_the_repair(ra
     assert "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert str(partition(out)) in line
-    assert f"articles reprocess --source {SOURCE} --from {DAY} --to {DAY} --yes" in line
+    assert f"articles reprocess --source {SOURCE} --from {MONTH_RANGE[0]} --to {MONTH_RANGE[1]} --yes" in line
     assert not (out / "_staging").exists()
 
 
@@ -77,13 +80,15 @@ def test_an_ingest_touching_a_damaged_partition_names_the_file_and_the_repair(ra
 def test_reprocess_rebuilds_an_unreadable_partition_from_the_raw_files(raw_and_ingested_out, damage, tmp_path):
     raw, out = raw_and_ingested_out
     (raw / "damage" / "gone.md").unlink()  # its row was only in the damaged file: lost, and said so
-    damage(partition(out))
+    damaged = partition(out)
+    damage(damaged)
     plan = cli(raw, out, "reprocess", "--source", SOURCE, "--from", DAY, "--to", DAY)
     assert plan.returncode == 0, plan.stderr
-    assert f"unreadable, rebuilt from the raw files alone: source={SOURCE} date={DAY}" in plan.stdout
+    assert f"unreadable, rebuilt from the raw files alone: source={SOURCE} month={MONTH}" in plan.stdout
     result = cli(raw, out, "reprocess", "--source", SOURCE, "--from", DAY, "--to", DAY, "--yes")
     assert result.returncode == 0, result.stderr
-    assert str(partition(out)) in result.stdout and "damage/gone.md" in result.stdout and "are lost" in result.stdout
+    assert str(damaged) in result.stdout and "damage/gone.md" in result.stdout and "are lost" in result.stdout
+    assert partition(out) != damaged  # a new file in a new version
     assert comparable(read_articles(out)) == fresh(raw, tmp_path)  # readable again, and as a fresh run
     with manifest(out) as db:  # the manifest no longer claims the lost row
         assert db.execute("SELECT count(*) FROM files WHERE raw_path = 'damage/gone.md'").fetchone() == (0,)
@@ -157,14 +162,20 @@ def test_a_broken_manifest_is_rebuilt_from_the_dataset_without_duplicating_rows(
 
 def test_a_raw_path_found_in_two_partitions_resolves_to_one_row(raw_and_ingested_out, tmp_path):
     raw, out = raw_and_ingested_out
-    copy = partition(out, day="2022-08-09")
+    from jobs.lake.table import ArticlesTable, DataFile, file_stats
+    # Every row of the partition, a second time in another month, committed there by the log.
+    relative = f"{partition(out).parent.parent.name}/month=2022-09/part-copy-000000-0000.parquet"
+    copy = out / "articles" / relative
     copy.parent.mkdir(parents=True)
-    shutil.copy(partition(out), copy)  # every row of the partition, a second time elsewhere
+    shutil.copy(partition(out), copy)
+    rows = pq.read_table(copy)
+    ArticlesTable(out).commit([DataFile(relative, SOURCE, "2022-09", copy.stat().st_size, rows.num_rows,
+                                        file_stats(rows), 0)], [], "copy", {"command": "test"})
     (out / "_state" / "manifest.sqlite").unlink()
     result = cli(raw, out, "ingest", "--max-reject-ratio", "1")
     assert result.returncode == 0, result.stderr
     assert "3 raw files had more than one row in the dataset" in result.stdout
-    assert pq.read_metadata(copy).num_rows == 0  # emptied, kept as a zero-row file for readers
+    assert copy not in article_files(out)  # removed from the current version (on disk until vacuum)
     assert comparable(read_articles(out)) == fresh(raw, tmp_path)
 
 

@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from helpers_cli import invoke
-from helpers_pipeline import copy_samples, run_cli, write_raw
+from helpers_pipeline import article_files, copy_samples, run_cli, write_raw
+from jobs.lake.damaged import repair_partition_command
 
 
 @pytest.fixture
@@ -32,7 +33,14 @@ def verify(raw, out):
 
 
 def partitions(out):
-    return sorted(out.glob("articles/*/*/part-0.parquet"))
+    """The current version's data files (one per source and month here)."""
+    return sorted(article_files(out))
+
+
+def partition_of(part):
+    source = part.parent.parent.name.removeprefix("source=")
+    month = part.parent.name.removeprefix("month=")
+    return source, None if month == "__HIVE_DEFAULT_PARTITION__" else month
 
 
 def repair_commands(output: str) -> list[list[str]]:
@@ -58,14 +66,18 @@ def test_a_consistent_dataset_exits_0_and_verify_writes_nothing(raw_and_ingested
     before = tree(out)
     result = verify(raw, out)
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("verify ok: 26 partition files, 26 rows; manifest: 26 articles, 1 rejects")
+    files = len(partitions(out))
+    assert 1 < files < 26  # a file per source and month, fewer than one per article
+    assert result.output.startswith(f"verify ok: {files} partition files, 26 rows; manifest: 26 articles, 1 rejects")
     assert tree(out) == before
     done = run_cli("verify", "--out-dir", str(out))
     assert done.returncode == 0 and "verify ok" in done.stdout
 
 
-def test_an_empty_or_absent_dataset_is_consistent(tmp_path):
-    assert invoke("verify", "--out-dir", str(tmp_path / "nothing")).exit_code == 0
+def test_an_absent_dataset_is_a_usage_error_not_verify_ok(tmp_path):
+    """A mistyped out dir must not look like a healthy, empty dataset (issue 16)."""
+    result = invoke("verify", "--out-dir", str(tmp_path / "nothing"))
+    assert result.exit_code == 2 and "no dataset at" in result.output
 
 
 def test_a_truncated_partition_file_is_named_with_its_repair(raw_and_ingested_out):
@@ -76,9 +88,12 @@ def test_a_truncated_partition_file_is_named_with_its_repair(raw_and_ingested_ou
     result = verify(raw, out)
     assert result.exit_code == 1
     assert f"{part}: unreadable" in result.output
-    source, date = part.parent.parent.name.removeprefix("source="), part.parent.name.removeprefix("date=")
+    source, month = partition_of(part)
+    first, last = f"{month}-01", shlex.split(repair_partition_command(source, month).split(" (with")[0])[7]
     assert ["articles", "reprocess", "--raw-dir", str(raw), "--out-dir", str(out), "--source", source,
-            "--from", date, "--to", date, "--yes"] in repair_commands(result.output)
+            "--from", first, "--to", last, "--yes"] in repair_commands(result.output)
+    run_repairs(result.output)
+    assert verify(raw, out).exit_code == 0
 
 
 def test_a_partition_file_with_garbled_pages_is_found_by_decoding_it(raw_and_ingested_out):
@@ -94,22 +109,23 @@ def test_a_partition_file_with_garbled_pages_is_found_by_decoding_it(raw_and_ing
 
 def test_a_deleted_partition_file_is_named_and_its_command_repairs_it(raw_and_ingested_out):
     raw, out = raw_and_ingested_out
-    part = partitions(out)[5]
+    part = partitions(out)[2]
     part.unlink()
     result = verify(raw, out)
     assert result.exit_code == 1
-    assert f"{part}: missing; the manifest puts 1 raw files' articles here" in result.output
-    run_repairs(result.output)
-    assert verify(raw, out).exit_code == 0 and part.exists()
+    assert f"{part}: missing: the table's current version names it" in result.output
+    run_repairs(result.output)  # the partition rebuilt into a new data file of a new version
+    assert verify(raw, out).exit_code == 0 and partition_of(part) in {partition_of(p) for p in partitions(out)}
 
 
-def test_a_stray_file_is_named_with_rm(raw_and_ingested_out):
+def test_a_stray_file_is_named_with_vacuum_which_removes_it(raw_and_ingested_out):
     raw, out = raw_and_ingested_out
     stray = partitions(out)[0].parent / "part-1.parquet"
     shutil.copy(partitions(out)[1], stray)
     result = verify(raw, out)
     assert result.exit_code == 1
-    assert f"{stray}: a stray file" in result.output and f"repair: rm {shlex.quote(str(stray))}" in result.output
+    assert f"{stray}: a file no commit of the table added" in result.output
+    assert f"repair: articles vacuum --out-dir {shlex.quote(str(out))}" in result.output
 
 
 def test_a_row_without_a_manifest_entry_is_named_and_reprocess_drops_it(raw_and_ingested_out):
@@ -124,20 +140,31 @@ def test_a_row_without_a_manifest_entry_is_named_and_reprocess_drops_it(raw_and_
     assert f"{part}: 1 rows of raw files that the manifest does not list as articles (e.g. nowhere/ghost.md)" in result.output
     run_repairs(result.output)
     assert verify(raw, out).exit_code == 0
+    assert "nowhere/ghost.md" not in {r["raw_path"] for r in __import__("helpers_pipeline").read_articles(out)}
 
 
-def test_a_partition_copied_into_another_names_both_duplicates_and_misplaced_rows(raw_and_ingested_out):
+def test_a_partition_committed_into_another_names_both_duplicates_and_misplaced_rows(raw_and_ingested_out):
+    """A file of one partition committed (by the log) into another month: duplicates and misplaced rows."""
+    import pyarrow.parquet as pq
+    from jobs.lake.table import ArticlesTable, DataFile, file_stats
+
     raw, out = raw_and_ingested_out
     first, second = partitions(out)[0], partitions(out)[1]
-    twin = out / "articles" / second.parent.parent.name / "date=1999-01-01" / "part-0.parquet"
+    source, month = partition_of(second)
+    relative = f"{second.parent.parent.name}/month=1999-01/part-twin-000000-0000.parquet"
+    twin = out / "articles" / relative
     twin.parent.mkdir(parents=True)
     shutil.copy(second, twin)
+    rows = pq.read_table(twin)
+    ArticlesTable(out).commit([DataFile(relative, source, "1999-01", twin.stat().st_size, rows.num_rows,
+                                        file_stats(rows), 0)], [], "twin", {"command": "test"})
     result = verify(raw, out)
     assert result.exit_code == 1
-    assert f"{twin}: 1 rows of raw files that the manifest puts in another partition" in result.output
+    assert f"{twin}: " in result.output and "that the manifest puts in another partition" in result.output
+    assert "rows dated outside its partition month 1999-01" in result.output
     assert "article_ids with more than one row in the dataset" in result.output
     assert f"{second}:" in result.output and f"{first}:" not in result.output
-    assert f"repair: rm {shlex.quote(str(twin))}" in result.output
+    assert "repair: articles reprocess" in result.output and "--from 1999-01-01 --to 1999-01-31 --yes" in result.output
 
 
 def test_a_damaged_manifest_is_named(raw_and_ingested_out):
@@ -218,7 +245,7 @@ def test_query_and_status_name_a_damaged_file_without_a_traceback(raw_and_ingest
 
 
 def test_undated_articles_verify_clean_and_their_repair_is_the_whole_source(tmp_path):
-    """The Hive null partition (date=__HIVE_DEFAULT_PARTITION__) is a partition of the dataset, not a stray file."""
+    """The Hive null partition (month=__HIVE_DEFAULT_PARTITION__) is a partition of the dataset, not a stray file."""
     from helpers_pipeline import article_text, run_ingest, write_raw
     from jobs.analyst.verify import verify_dataset
 
@@ -228,7 +255,7 @@ def test_undated_articles_verify_clean_and_their_repair_is_the_whole_source(tmp_
     assert run_ingest(raw, out).exit_code == 0
     result = verify_dataset(out)
     assert result.problems == [] and result.manifest_articles == 2 and result.rows == 2
-    undated = next((out / "articles").glob("source=*/date=__HIVE_DEFAULT_PARTITION__/part-0.parquet"))
+    [undated] = [p for p in partitions(out) if p.parent.name == "month=__HIVE_DEFAULT_PARTITION__"]
     undated.write_bytes(undated.read_bytes()[:50])
     problems = verify_dataset(out).problems
     assert [p.path for p in problems] == [undated]

@@ -28,8 +28,9 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from jobs.errors import ArticleLakeError, OutputLocked
+from jobs.errors import ArticleLakeError, OutputLocked, domain_error
 from jobs.lake.damaged import repair_partition_command
+from jobs.lake.repair import describe_check
 from jobs.lake.paths import Layout, PartitionKey, lock_file, manifest_file, month_of, partition_order, rejects_file, runs_file
 from jobs.lake.table import ArticlesTable, LiveFile, untracked_files
 from schemas.state import FileStatus
@@ -197,7 +198,7 @@ def _read_manifest(out: Path, result: Verification, commands: "_Commands") -> _M
         try:
             check = [row[0] for row in db.execute("PRAGMA quick_check")]
             if check != ["ok"]:
-                raise sqlite3.DatabaseError("; ".join(check[:3]))
+                raise sqlite3.DatabaseError(describe_check(check))
             articles = {raw_path: (source, month_of(date), article_id)
                         for raw_path, source, date, article_id in db.execute(
                             "SELECT raw_path, source, date, article_id FROM files WHERE status = ?", (FileStatus.ARTICLE.value,))}
@@ -205,7 +206,11 @@ def _read_manifest(out: Path, result: Verification, commands: "_Commands") -> _M
         finally:
             db.close()
     except (sqlite3.Error, ValueError, TypeError) as error:
-        result.problems.append(Problem(path, f"damaged ({_first_line(error)})", commands.rebuild_manifest()))
+        full = domain_error(error, out)
+        if full is not error:  # SQLite's "disk I/O error" on a full disk: the manifest is not the problem
+            result.problems.append(Problem(path, f"cannot be checked: {_first_line(full)}", "free some space and verify again"))
+        else:
+            result.problems.append(Problem(path, f"damaged ({_first_line(error)})", commands.rebuild_manifest()))
         return None
     result.manifest_articles, result.manifest_rejects = len(articles), len(rejects)
     return _Manifest(articles, rejects)
@@ -214,10 +219,12 @@ def _read_manifest(out: Path, result: Verification, commands: "_Commands") -> _M
 def _open_read_only(path: Path) -> sqlite3.Connection:
     """Open the manifest without writing a byte. With no WAL file beside it (the last writer closed
     cleanly), the database file is the whole truth: `immutable` then spares SQLite its -shm file.
-    A WAL file may hold commits of a killed run, so then it is read too (SQLite needs its -shm)."""
+    A WAL file may hold commits of a killed run, so then it is read too (SQLite needs its -shm; on a full
+    disk it cannot make one, and that is said as a full disk, not as a damaged manifest)."""
     uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
     wal = path.with_name(path.name + "-wal")
-    return sqlite3.connect(uri + ("" if wal.exists() else "&immutable=1"), uri=True)
+    holds_commits = wal.exists() and wal.stat().st_size > 0  # an empty WAL (a run that failed opening) holds none
+    return sqlite3.connect(uri + ("" if holds_commits else "&immutable=1"), uri=True)
 
 
 # -- checks -------------------------------------------------------------------
@@ -315,11 +322,12 @@ class _Commands:
     """The command that repairs each kind of problem, spelled for this dataset."""
 
     def __init__(self, out: Path, raw_dir: str | Path | None):
-        self.dirs = ""
+        self.dirs = self.out_dir = ""
         if raw_dir is not None and Path(raw_dir) != Path("data/raw"):
             self.dirs += f" --raw-dir {shlex.quote(str(raw_dir))}"
         if out != Path("data/parquet"):
-            self.dirs += f" --out-dir {shlex.quote(str(out))}"
+            self.out_dir = f" --out-dir {shlex.quote(str(out))}"
+            self.dirs += self.out_dir
 
     def reprocess(self, source: str, month: str | None) -> str:
         """Rebuild one partition (a source's month); the undated one is in no date range: every partition of its source."""
@@ -327,7 +335,7 @@ class _Commands:
         return command.replace("articles reprocess", f"articles reprocess{self.dirs}", 1)
 
     def vacuum(self) -> str:
-        return f"articles vacuum{self.dirs}"
+        return f"articles vacuum{self.out_dir}"  # reads no raw file
 
     def reprocess_all(self) -> str:
         return f"articles reprocess{self.dirs} --all --yes"

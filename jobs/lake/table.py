@@ -214,11 +214,18 @@ def untracked_files(layout: Layout, live: set[str] | None = None) -> list[str]:
 
 def read_data_files(layout: Layout, key: PartitionKey, relatives: list[str] | tuple[str, ...]) -> pa.Table | None:
     """The rows of a partition's current data files, cast to the file schema; None when it has none.
-    An unreadable file raises DamagedFile naming it and the command that rebuilds its partition."""
+    An unreadable or missing file raises DamagedFile naming it and the command that rebuilds its partition."""
     from jobs.lake.damaged import read_parquet, repair_partition_command
     from schemas.article import conform
     if not relatives:
         return None
+    from jobs.errors import DamagedFile
     repair = repair_partition_command(*key)
-    tables = [conform(read_parquet(layout.data_file(r), repair), ARTICLE_FILE_SCHEMA) for r in relatives]
+    tables = []
+    for relative in relatives:
+        try:
+            tables.append(conform(read_parquet(layout.data_file(relative), repair), ARTICLE_FILE_SCHEMA))
+        except FileNotFoundError:  # deleted by hand: the version names it, so its rows are lost like a damaged file's
+            raise DamagedFile(layout.data_file(relative), "missing, though the table's current version names it",
+                              repair) from None
     return pa.concat_tables(tables) if len(tables) > 1 else tables[0]

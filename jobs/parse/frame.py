@@ -17,8 +17,11 @@ import pyarrow as pa
 from jobs.parse.record import ArticleRecord
 from schemas.article import ARTICLE_COLUMNS, REJECT_COLUMNS, arrow_schema
 
-# In memory, between workers and the writer, the partition keys travel as columns.
-ARTICLE_BATCH_SCHEMA = arrow_schema(ARTICLE_COLUMNS, drop=("month",))  # month: derived from date when rows are grouped by partition
+# Columns neither parsed nor stamped: derived when rows are grouped by partition (month = month_of(date)),
+# kept in the table's log and paths, never in a record or a data file.
+DERIVED_FIELDS: tuple[str, ...] = ("month",)
+# In memory, between workers and the writer, the partition key source travels as a column.
+ARTICLE_BATCH_SCHEMA = arrow_schema(ARTICLE_COLUMNS, drop=DERIVED_FIELDS)
 REJECT_BATCH_SCHEMA = arrow_schema(REJECT_COLUMNS)
 
 

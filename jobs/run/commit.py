@@ -5,6 +5,8 @@
   (2) the rejects file, rebuilt from the manifest and the run's outcomes, replaced whole;
   (3) one manifest transaction moves the run's `pending` outcomes into `files`;
   (4) the views' file list for the new version.
+Events mark each step (`committing` before (1), `table_committed` after it, `rejects_written` after (2),
+`committed` after (3)); the crash tests kill the run at each (jobs/run/events.py, ARTICLE_LAKE_KILL_AT).
 Readers of the table see the run all at once at (1). A kill before (1) changed nothing a reader of the
 table sees (the data files already written are named by no version); a kill between (1) and (3) leaves
 the outcomes pending, and the next run rolls them forward because the log holds the commit
@@ -31,10 +33,12 @@ def commit_run(table: ArticlesTable, state: State, store: Store, report: RunRepo
     adds = [result.added for result in changed if result.added is not None]
     removes = [path for result in changed for path in result.removed]
     version = None
+    emit("committing", {"files_added": len(adds), "files_removed": len(removes)})
     if adds or removes:
         version = table.commit(adds, removes, run_id, commit_metadata(report, started))
         emit("table_committed", {"version": version, "files_added": len(adds), "files_removed": len(removes)})
-    store.replace_rejects(state.rejects_after(run_id, started))
+    written = store.replace_rejects(state.rejects_after(run_id, started))
+    emit("rejects_written", {"replaced": written})
     files = state.commit_pending(run_id, PARSER_VERSION, started, threshold)
     store.replace_templates(state.templates_table())
     emit("committed", {"files": files, "version": version})

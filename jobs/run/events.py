@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
 import sys
+from collections.abc import Callable
 from typing import Any, TextIO
+
+# Crash tests only: `<event>[:<n>]` SIGKILLs the run right after its n-th (default first) `<event>` is
+# emitted: a real kill at an exact step of the commit protocol, which watching the log from outside cannot time.
+KILL_AT_VARIABLE = "ARTICLE_LAKE_KILL_AT"
 
 
 class JsonLogSink:
@@ -75,3 +82,22 @@ def _dashboard_only(name: str, data: dict[str, Any]) -> None:
     """Without a terminal or --log-json, only say where the Dask dashboard is."""
     if name == "engine_started" and data.get("dashboard"):
         print(f"dask dashboard: {data['dashboard']}", file=sys.stderr, flush=True)
+
+
+def with_kill_point(emit: Callable[[str, dict[str, Any]], None]) -> Callable[[str, dict[str, Any]], None]:
+    """`emit`, unless ARTICLE_LAKE_KILL_AT names an event: then `emit` followed, at that event, by SIGKILL."""
+    spec = os.environ.get(KILL_AT_VARIABLE)
+    if not spec:
+        return emit
+    name, _, nth = spec.partition(":")
+    seen = 0
+
+    def emit_then_kill(event: str, data: dict[str, Any]) -> None:
+        nonlocal seen
+        emit(event, data)
+        if event == name:
+            seen += 1
+            if seen == int(nth or 1):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    return emit_then_kill

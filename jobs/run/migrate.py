@@ -5,8 +5,9 @@ the start of the first run of this code (or `articles migrate`).
 Every row is kept as it was in every data column (`date`, a folder key before, becomes a column of the
 files; `month` is derived from it). A run of the old code killed mid-swap left an in-flight record: its
 raw paths' rows are left out and those paths forgotten in the manifest, so they are parsed again as
-new, as the old recovery did. The Delta commit comes first; the old files are deleted after it (a kill
-in between: the next start finds the table and deletes what is left of the old layout).
+new, as the old recovery did. The Delta commit comes first; then those paths are forgotten and the old
+files deleted (a kill in between: the next start finds the commit, forgets the paths the still-present
+in-flight record names, and deletes what is left of the old layout).
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ def migrate_if_needed(out_dir: str | Path, emit: EventSink) -> dict[str, int] | 
         emit("migrated", counts)
     else:
         counts = {"files": 0, "rows": 0, "partitions": 0}
+    # After the commit, and again after a kill that came between the commit and here: the killed old
+    # run's record is still in the manifest until this forgets its paths (their rows are not in the table).
+    unfinished = _unfinished_paths(layout.manifest)
+    if unfinished:
+        _forget(layout.manifest, unfinished)
+    write_file_list(layout, table.open().version(), table.live_files())
     for path in legacy:  # after the commit: the table holds their rows now
         path.unlink(missing_ok=True)
         for folder in (path.parent, path.parent.parent):
@@ -75,10 +82,7 @@ def _migrate(layout: Layout, table: ArticlesTable, legacy: list[Path]) -> dict[s
         relative = layout.data_file_relative(key[0], key[1], MIGRATION_RUN, task, 0)
         size, modified = write_data_file(merged, str(layout.data_file(relative)), *encode_options(merged.num_rows))
         adds.append(DataFile(relative, key[0], key[1], size, merged.num_rows, file_stats(merged), modified))
-    version = table.commit(adds, [], MIGRATION_RUN, {"command": "migrate", "legacy_files": len(legacy), "rows": rows})
-    if unfinished:
-        _forget(layout.manifest, unfinished)
-    write_file_list(layout, version, table.live_files())
+    table.commit(adds, [], MIGRATION_RUN, {"command": "migrate", "legacy_files": len(legacy), "rows": rows})
     return {"files": len(legacy), "rows": rows, "partitions": len(adds), "forgotten": len(unfinished)}
 
 

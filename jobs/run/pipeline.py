@@ -26,6 +26,7 @@ from jobs.lake.store import Store
 from jobs.lake.table import ArticlesTable
 from jobs.run.commit import commit_run
 from jobs.run.engine import Engine, engine_for
+from jobs.run.events import with_kill_point
 from jobs.run.map import map_files
 from jobs.run.migrate import migrate_if_needed
 from jobs.run.options import EventSink, RunOptions, RunReport, Selection
@@ -67,7 +68,16 @@ def reprocess(options: RunOptions, selection: Selection, on_event: EventSink | N
 def _run_command(command: str, options: RunOptions, on_event: EventSink | None,
                  selection: Selection | None = None) -> RunReport:
     _check_options(options)
-    emit = on_event or (lambda name, data: None)
+    try:
+        return _locked_run(command, options, with_kill_point(on_event or (lambda name, data: None)), selection)
+    except Exception as error:  # before or after the run proper (the manifest opened, recovery): a full disk, once
+        reported = domain_error(error, options.out_dir)
+        if reported is not error:
+            raise reported from error
+        raise
+
+
+def _locked_run(command: str, options: RunOptions, emit: EventSink, selection: Selection | None) -> RunReport:
     with _engine(options, emit) as engine:
         _check_workers(engine, options)  # before anything is written
         with OutputLock(options.out_dir, options.wait_seconds):
@@ -183,7 +193,7 @@ class _Run:
             self.store.clean_staging()
             self.emit("run_finished", {"summary": report.summary(), **report.__dict__})
         if exc is not None and isinstance(exc, Exception):
-            reported = manifest_damage(exc, Layout(self.options.out_dir).manifest) or domain_error(exc)
+            reported = manifest_damage(exc, Layout(self.options.out_dir).manifest) or domain_error(exc, self.options.out_dir)
             if reported is not exc:
                 raise reported from exc
 

@@ -45,6 +45,7 @@ class ReprocessPlan:
     unreachable: list[str] = field(default_factory=list)
     damaged: list[PartitionKey] = field(default_factory=list)  # partition files whose footer is unreadable
     rows_by_partition: dict[PartitionKey, int] = field(default_factory=dict)  # rows each partition file holds now
+    rejects_gone: list[str] = field(default_factory=list)  # --all: rejects whose raw file is gone (dropped with --prune)
 
     def history(self, prune: bool) -> set[str]:
         """Raw paths whose existing rows survive the rebuild (they cannot be reparsed)."""
@@ -52,7 +53,7 @@ class ReprocessPlan:
 
     def forgotten(self, prune: bool) -> set[str]:
         """Raw paths the manifest forgets (--prune: really gone, not merely unreachable)."""
-        return set(self.missing) if prune else set()
+        return set(self.missing) | set(self.rejects_gone) if prune else set()
 
     def preview(self, prune: bool) -> "ReprocessPreview":
         """What `reprocess` without --yes shows: typed, partitions in the order the run takes them."""
@@ -201,7 +202,7 @@ def plan_rebuild(options: RunOptions, state: State, selection: Selection) -> Rep
         by_partition = {k: v for k, v in by_partition.items() if k in stale_partitions}
     paths = sorted(p for ps in by_partition.values() for p in ps)
     present, missing, unreachable = split_present(options.raw_dir, paths)
-    retry = split_present(options.raw_dir, state.reject_paths())[0] if everything else []
+    retry, rejects_gone = split_present(options.raw_dir, state.reject_paths())[:2] if everything else ([], [])
     rows_by_partition, damaged = {}, []
     current = ArticlesTable(options.out_dir).files_by_partition() if ArticlesTable(options.out_dir).exists() else {}
     for key in by_partition:
@@ -210,7 +211,7 @@ def plan_rebuild(options: RunOptions, state: State, selection: Selection) -> Rep
         except DamagedFile:
             damaged.append(key)  # rebuilt from the raw files alone
     return ReprocessPlan(by_partition, present, missing, retry, sum(rows_by_partition.values()), unreachable,
-                         sorted(damaged, key=partition_order), rows_by_partition)
+                         sorted(damaged, key=partition_order), rows_by_partition, rejects_gone)
 
 
 @contextmanager
@@ -272,4 +273,10 @@ def _partition_rows(out_dir: Path, key: PartitionKey, files: list[str]) -> int:
     """Rows of a partition's current data files, read from their footers (an unreadable one: DamagedFile)."""
     from jobs.lake.damaged import repair_partition_command
     layout = Layout(out_dir)
-    return sum(row_count(layout.data_file(relative), repair_partition_command(*key)) for relative in files)
+    total = 0
+    for relative in files:
+        try:
+            total += row_count(layout.data_file(relative), repair_partition_command(*key))
+        except FileNotFoundError:  # named by the version but deleted: as unreadable, rebuilt from the raw files
+            raise DamagedFile(layout.data_file(relative), "missing", repair_partition_command(*key)) from None
+    return total
