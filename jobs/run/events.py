@@ -13,6 +13,7 @@ from typing import Any, TextIO
 # Crash tests only: `<event>[:<n>]` SIGKILLs the run right after its n-th (default first) `<event>` is
 # emitted: a real kill at an exact step of the commit protocol, which watching the log from outside cannot time.
 KILL_AT_VARIABLE = "ARTICLE_LAKE_KILL_AT"
+_COMMIT_STEPS = ("table_committed", "rejects_written", "committed")  # in the order jobs/run/commit.py emits them
 
 
 class JsonLogSink:
@@ -41,7 +42,8 @@ class ProgressSink:
         self.task = None
 
     def __call__(self, name: str, data: dict[str, Any]) -> None:
-        """One bar per phase: parsing (files), merging and writing (partitions), committing (swaps)."""
+        """One bar per phase: parsing (files), merging and writing (partitions), committing (the Delta commit,
+        the rejects file, the manifest: three steps)."""
         if name == "engine_started" and data.get("dashboard"):
             self.progress.console.print(f"dask dashboard: {data['dashboard']}")
         elif name == "planned" and data.get("to_parse"):
@@ -52,10 +54,10 @@ class ProgressSink:
             self._phase("merging and writing", data["partitions"])
         elif name == "merged" and self.task is not None:
             self.progress.update(self.task, completed=data["done"])
-        elif name == "partitions_swapped":
-            if self.phase != "committing":
-                self._phase("committing", data["total"])
-            self.progress.update(self.task, completed=data["done"])
+        elif name == "committing":
+            self._phase("committing", len(_COMMIT_STEPS))
+        elif name in _COMMIT_STEPS and self.phase == "committing":
+            self.progress.update(self.task, completed=_COMMIT_STEPS.index(name) + 1)
         elif name == "run_finished":
             self.progress.stop()
 
