@@ -79,7 +79,7 @@ def test_schema_json_is_exactly_one_object():
     result = invoke("schema", "--json")
     assert result.exit_code == 0 and result.stdout.count("\n") == 1
     info = json.loads(result.stdout)
-    assert set(info["tables"]) == {"articles", "rejects", "runs"}
+    assert set(info["tables"]) == {"articles", "rejects", "runs", "templates"}
     assert info["partition_keys"] == ["source", "month"]
 
 
