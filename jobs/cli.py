@@ -345,13 +345,14 @@ def report(
     workers: Workers = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
 ) -> None:
-    """Extraction quality per source over a raw dir (writes nothing), and paragraphs that repeat
-    at the start or end of many of a source's articles (boilerplate no rule removes yet).
+    """Extraction quality per source over a raw dir (writes nothing), paragraphs that repeat
+    at the start or end of many of a source's articles, and each source's learned template.
 
     Example: articles report --raw-dir ../shared/corpus/real
     """
     from jobs.analyst.output import markdown_table
-    from jobs.analyst.report import quality_table, repeated_paragraphs, report_rows, scan_raw_dir
+    from jobs.analyst.report import (learned_templates, mark_templates, quality_table, repeated_paragraphs, report_rows,
+                                     scan_raw_dir)
     from jobs.errors import UsageError
     from jobs.run.engine import default_workers
 
@@ -366,10 +367,17 @@ def report(
         return
     table = quality_table(scanned)
     typer.echo(markdown_table(table.columns, table.rows()))
-    candidates = repeated_paragraphs(scanned)
-    typer.echo(f"\nRepeated paragraphs at the start or end of a source's articles: {candidates.height}")
+    learned = learned_templates(scanned)
+    candidates = mark_templates(repeated_paragraphs(scanned), learned)
+    typer.echo(f"\nRepeated paragraphs at the start or end of a source's articles: {candidates.height}"
+               " (template: the source's learned template has it)")
     if candidates.height:
         typer.echo(markdown_table(candidates.columns, candidates.rows()))
+    shown = learned.drop("paragraph_key")
+    typer.echo(f"\nSource templates (removed by a run over this raw dir): {learned.height} paragraphs"
+               f" in {learned['source'].n_unique()} sources")
+    if learned.height:
+        typer.echo(markdown_table(shown.columns, shown.rows()))
 
 
 @app.command()

@@ -31,9 +31,9 @@ def test_footer_in_most_articles_is_a_candidate_mid_article_repeats_are_not(tmp_
         write_raw(raw, f"source/_posts/测试/某号/频道/{i}.md", article_text(f"标题{i}", f"2022-08-0{i % 9 + 1} 10:00:00", author="某号", body=body))
     row = report(raw)["某号"]
     assert row["repeated_paragraphs"] == 1
-    assert row["repeated_paragraph_candidates"] == [{"position": "end", "paragraph": "本栏目每周五与读者见面", "articles": 6, "share": 0.6}]
+    assert row["repeated_paragraph_candidates"] == [{"position": "end", "paragraph": "本栏目每周五与读者见面", "articles": 6, "share": 0.6, "template": True}]
     text = invoke("report", "--raw-dir", raw, "--workers", "1").stdout
-    assert "| 某号 | end | 本栏目每周五与读者见面 | 6 | 0.6 |" in text
+    assert "| 某号 | end | 本栏目每周五与读者见面 | 6 | 0.6 | True |" in text
 
 
 @pytest.mark.parametrize("corpus", [REAL_CORPUS, MORE_CORPUS], ids=["real", "more"])

@@ -3,7 +3,8 @@
 One scan parses every raw file (through the run's unit of work, as `ingest` would) and keeps
 a small Polars frame per article and per reject; the quality table, the repeated-paragraph
 candidates and the review page (review.py) are all computed from that one scan, so their
-counts agree.
+counts agree. The sources' templates are learned from the same scan with the run's own pure
+functions (jobs/parse/templates.py `learn_counted`): what a run over this raw dir would remove.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from jobs.parse import templates
 from jobs.parse.record import source_folder
 from jobs.run.discover import DEFAULT_GLOBS, discover
 from jobs.run.engine import local_engine
@@ -39,7 +41,7 @@ QUALITY_COLUMNS = ("source", "files", "rows", "rejects", "empty_text", "undated"
 class RawDirScan:
     """Every raw file of a raw dir, parsed: one row per article, one per reject."""
 
-    articles: pl.DataFrame  # source, date, raw_path, title, paragraph_count, char_count, boilerplate_hit, head, tail
+    articles: pl.DataFrame  # source, date, raw_path, title, paragraph_count, char_count, boilerplate_hit, head, tail, edges
     rejects: pl.DataFrame   # raw_path, reason, source
 
 
@@ -59,16 +61,25 @@ def scan_raw_dir(raw_dir: str | Path, globs=DEFAULT_GLOBS, workers: int = 1, max
             articles.append(frame.select(
                 "source", "date", "raw_path", "title", "paragraph_count", "char_count", hits.alias("boilerplate_hit"),
                 pl.col("paragraphs").list.head(EDGE_PARAGRAPHS).alias("head"),
-                pl.col("paragraphs").list.tail(EDGE_PARAGRAPHS).alias("tail")))
+                pl.col("paragraphs").list.tail(EDGE_PARAGRAPHS).alias("tail"), edge_paragraphs(pl.col("paragraphs"))))
             rejects.append(pl.from_arrow(chunk.rejects.select(["raw_path", "reason"])))
     finally:
         engine.close()
     article_frame = pl.concat(articles) if articles else pl.DataFrame(schema={
         "source": pl.String, "date": pl.Date, "raw_path": pl.String, "title": pl.String, "paragraph_count": pl.Int32,
-        "char_count": pl.Int32, "boilerplate_hit": pl.Boolean, "head": pl.List(pl.String), "tail": pl.List(pl.String)})
+        "char_count": pl.Int32, "boilerplate_hit": pl.Boolean, "head": pl.List(pl.String), "tail": pl.List(pl.String),
+        "edges": pl.List(pl.String)})
     reject_frame = pl.concat(rejects) if rejects else pl.DataFrame(schema={"raw_path": pl.String, "reason": pl.String})
     reject_frame = reject_frame.with_columns(reject_source(pl.col("raw_path")).alias("source"))
     return RawDirScan(article_frame, reject_frame)
+
+
+def edge_paragraphs(paragraphs: pl.Expr) -> pl.Expr:
+    """The paragraphs a template can be learned from: all of a short article, else its first and last
+    templates.EDGE_PARAGRAPHS (templates.edges gives the same edges from these as from the whole list)."""
+    span = templates.EDGE_PARAGRAPHS
+    return (pl.when(paragraphs.list.len() <= 2 * span).then(paragraphs)
+            .otherwise(pl.concat_list(paragraphs.list.head(span), paragraphs.list.tail(span))).alias("edges"))
 
 
 def reject_source(raw_path: pl.Expr) -> pl.Expr:
@@ -124,13 +135,53 @@ def repeated_paragraphs(scan: RawDirScan, min_share: float = MIN_SHARE, min_arti
             .sort(["source", "articles", "paragraph"], descending=[False, True, False]))
 
 
+TEMPLATE_COLUMNS = ("source", "position", "paragraph", "articles", "source_articles", "share", "paragraph_key")
+
+
+def learned_templates(scan: RawDirScan) -> pl.DataFrame:
+    """Each source's template as a run over this raw dir would learn it (jobs/parse/templates.py).
+
+    Columns: source, position (start, end or start+end), paragraph, articles (having it at an edge),
+    source_articles, share, paragraph_key (as in the `templates` table).
+    """
+    by_source: dict[str, list[list[str]]] = {}
+    for source, edges in scan.articles.select("source", "edges").iter_rows():
+        by_source.setdefault(source, []).append(edges or [])
+    rows = [(source, _position(t.at_start, t.at_end), t.text, t.articles, t.source_articles,
+             round(t.articles / t.source_articles, 3), t.key)
+            for source, learned in templates.learn_counted(by_source).items() for t in learned.values()]
+    frame = pl.DataFrame(rows, schema={"source": pl.String, "position": pl.String, "paragraph": pl.String,
+                                       "articles": pl.Int64, "source_articles": pl.Int64, "share": pl.Float64,
+                                       "paragraph_key": pl.String}, orient="row")
+    return frame.sort(["source", "articles", "paragraph"], descending=[False, True, False])
+
+
+def _position(at_start: bool, at_end: bool) -> str:
+    return "start+end" if at_start and at_end else "start" if at_start else "end"
+
+
+def mark_templates(candidates: pl.DataFrame, learned: pl.DataFrame) -> pl.DataFrame:
+    """The candidates with `template`: whether the source's learned template has the paragraph."""
+    keys = candidates["paragraph"].map_elements(templates.paragraph_key, return_dtype=pl.String) if candidates.height \
+        else pl.Series("paragraph_key", [], pl.String)
+    marked = candidates.with_columns(keys.alias("paragraph_key")).join(
+        learned.select("source", "paragraph_key", pl.lit(True).alias("template")), on=["source", "paragraph_key"], how="left")
+    return marked.with_columns(pl.col("template").fill_null(False)).drop("paragraph_key")
+
+
 def report_rows(scan: RawDirScan) -> list[dict]:
-    """`report --json`: the quality table's rows, each with its repeated-paragraph candidates."""
-    candidates = repeated_paragraphs(scan)
+    """`report --json`: the quality table's rows, each with its repeated-paragraph candidates (marked
+    `template` when the learned template has them) and its learned template."""
+    learned = learned_templates(scan)
+    candidates = mark_templates(repeated_paragraphs(scan), learned)
     by_source: dict[str, list[dict]] = {}
     for row in candidates.iter_rows(named=True):
         by_source.setdefault(row.pop("source"), []).append(row)
+    template_rows: dict[str, list[dict]] = {}
+    for row in learned.drop("source_articles").iter_rows(named=True):
+        template_rows.setdefault(row.pop("source"), []).append(row)
     rows = quality_table(scan).to_dicts()
     for row in rows:
         row["repeated_paragraph_candidates"] = by_source.get(row["source"], [])
+        row["template"] = template_rows.get(row["source"], [])
     return rows

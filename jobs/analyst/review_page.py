@@ -67,6 +67,9 @@ ol.extracted li { margin:0 0 .55em; white-space:pre-wrap; }
 .mark.removed { background:var(--removed); color:var(--removed-ink); text-decoration:line-through; text-decoration-color:rgba(155,28,28,.45); }
 .mark.lifted { background:var(--lifted); color:var(--lifted-ink); }
 .mark.partial { background:var(--partial); }
+/* The family of a removed line (a source's template) as a label drawn by CSS: the line's text stays its own. */
+.mark.removed[data-family]::after, ul.removed-list li[data-family]::after { content:attr(data-family); font-size:11px;
+  font-weight:600; margin-left:6px; padding:0 5px; border-radius:4px; background:var(--removed-ink); color:#fff; }
 .mark .tag { font-size:11px; font-weight:600; margin-left:6px; padding:0 5px; border-radius:4px; background:var(--lifted-ink); color:#fff; text-decoration:none; display:inline-block; }
 .dropped, .raw-img { display:inline-block; font-size:12px; color:var(--muted); background:#eceff3; border-radius:4px; padding:0 6px; margin:2px 0; }
 .raw-link { text-decoration:underline dotted; color:var(--accent); }
@@ -106,6 +109,7 @@ def render_review(review: Review) -> str:
         + "</div>",
         '<div class="legend muted">In the raw body: '
         '<span class="mark removed">removed by the extractor</span>'
+        '<span class="mark removed" data-family="template">removed as the source\'s template</span>'
         '<span class="mark lifted">lifted into a field</span>'
         '<span class="mark partial">partly removed</span>'
         '<span class="dropped">&lt;element&gt; not shown</span>'
@@ -150,6 +154,8 @@ def _source_section(index: int, review: SourceReview) -> str:
         f'<h4>rejects by reason</h4><ul class="reasons">{reasons}</ul>{rejected}',
         "<h4>repeated paragraphs at the start or end of articles</h4>",
         _candidates(review.candidates),
+        "<h4>learned template (removed from every article)</h4>",
+        _template(review.template),
         "</div></div>",
         f"<h3>{len(review.samples)} sample article(s)</h3>" if review.samples else "<p class='muted'>no article to sample</p>",
         *[_sample(s) for s in review.samples],
@@ -161,15 +167,27 @@ def _candidates(candidates: list[dict[str, Any]]) -> str:
     if not candidates:
         return '<p class="muted candidates" data-candidates="0">none (a paragraph must open or close at least 20 % of the articles, and 3)</p>'
     rows = "".join(f'<tr><td class="text">{escape(c["paragraph"][:160])}</td><td>{escape(c["position"])}</td>'
-                   f'<td>{c["articles"]}</td><td>{c["share"]:.0%}</td></tr>' for c in candidates)
+                   f'<td>{c["articles"]}</td><td>{c["share"]:.0%}</td>'
+                   f'<td data-template="{str(bool(c.get("template"))).lower()}">{"yes" if c.get("template") else ""}</td></tr>'
+                   for c in candidates)
     return (f'<table class="grid candidates" data-candidates="{len(candidates)}"><tr><th>paragraph</th><th>where</th>'
-            f"<th>articles</th><th>share</th></tr>{rows}</table>")
+            f"<th>articles</th><th>share</th><th>template</th></tr>{rows}</table>")
+
+
+def _template(template: list[dict[str, Any]]) -> str:
+    if not template:
+        return ('<p class="muted template" data-template-paragraphs="0">none (a short paragraph must open or close'
+                " half of the articles, and 3)</p>")
+    rows = "".join(f'<tr><td class="text">{escape(t["paragraph"][:160])}</td><td>{escape(t["position"])}</td>'
+                   f'<td>{t["articles"]}</td><td>{t["source_articles"]}</td></tr>' for t in template)
+    return (f'<table class="grid template" data-template-paragraphs="{len(template)}"><tr><th>paragraph</th><th>where</th>'
+            f"<th>articles</th><th>of</th></tr>{rows}</table>")
 
 
 def _sample(sample: Sample) -> str:
     record = sample.record
     paragraphs = "".join(f"<li>{escape(p)}</li>" for p in record["paragraphs"]) or "<li class='muted'>(no text)</li>"
-    removed = "".join(f"<li>{escape(line)}</li>" for line in sample.removed)
+    removed = "".join(f'<li{_family(sample.families.get(line))}>{escape(line)}</li>' for line in sample.removed)
     lifted = "".join(f"<li><b>{escape(name)}</b>: {escape(line)}</li>" for name, line in sample.lifted)
     published = record.get("published_at")
     when = published.strftime("%Y-%m-%d %H:%M UTC") if isinstance(published, dt.datetime) else "undated"
@@ -185,6 +203,10 @@ def _sample(sample: Sample) -> str:
         f"<h4>metadata</h4>{_metadata(record)}</div>",
         "</div></article>",
     ])
+
+
+def _family(family: str | None) -> str:
+    return f' data-family="{escape(family)}"' if family else ""
 
 
 def _metadata(record: dict[str, Any]) -> str:

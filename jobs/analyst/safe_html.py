@@ -46,7 +46,7 @@ _BLOCK_SELECTOR = ",".join(sorted(BLOCK_TAGS))
 MAX_DEPTH = 64
 FLATTENED = f'<span class="dropped">nesting deeper than {MAX_DEPTH} levels shown as text</span>'
 
-Judge = Callable[[str], tuple[str, str | None]]  # paragraph -> ("kept" | "removed" | "lifted", field)
+Judge = Callable[[str], tuple[str, str | None]]  # paragraph -> ("kept" | "removed" | "lifted", field or family)
 
 
 def render_body(body_html: str, judge: Judge) -> str:
@@ -138,7 +138,9 @@ class _Renderer:
             return f'<span class="mark lifted" data-mark="lifted">{fragment}<span class="tag">→ {html.escape(label)}</span></span>'
         removed = sum(status == "removed" for status, _ in verdicts)
         if removed == len(verdicts):
-            return f'<span class="mark removed" data-mark="removed">{fragment}</span>'
+            families = sorted({family for _, family in verdicts if family})
+            family = f' data-family="{html.escape(" ".join(families))}"' if families else ""
+            return f'<span class="mark removed" data-mark="removed"{family}>{fragment}</span>'
         if removed:
             return f'<span class="mark partial" data-mark="partial">{fragment}</span>'
         return fragment

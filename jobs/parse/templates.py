@@ -117,20 +117,40 @@ def reinsert(paragraphs: list[str], removed: list[tuple[int, str]] | None) -> li
     return out
 
 
-def learn(paragraphs_by_source: dict[str, list[list[str]]], share: float = MIN_SHARE) -> dict[str, dict[str, Edge]]:
-    """Each source's template keys (with an Edge naming its text), from all its articles' paragraphs.
+class Learned(NamedTuple):
+    """One template paragraph of a source, with the counts that made it one."""
 
-    The in-memory twin of the manifest's SQL (jobs/lake/manifest.py `templates_for`), for a raw dir
-    read at once (`articles report`, bench/boilerplate_eval.py): the same counts, the same threshold.
+    key: str
+    text: str
+    articles: int         # the source's articles having it at an edge
+    source_articles: int  # the source's articles
+    at_start: bool        # among the first EDGE_PARAGRAPHS of at least one of them
+    at_end: bool          # among the last EDGE_PARAGRAPHS of at least one of them
+
+
+def learn_counted(paragraphs_by_source: dict[str, list[list[str]]], share: float = MIN_SHARE) -> dict[str, dict[str, Learned]]:
+    """Each source's template paragraphs with their counts, from all its articles' paragraphs.
+
+    The in-memory twin of the manifest's SQL (jobs/lake/manifest.py `templates_after`), for a raw dir
+    read at once (`articles report`, `articles review`, bench/boilerplate_eval.py): the same counts, the same threshold.
     """
-    learned: dict[str, dict[str, Edge]] = {}
+    learned: dict[str, dict[str, Learned]] = {}
     for source, articles in paragraphs_by_source.items():
-        counts: dict[str, int] = {}
-        texts: dict[str, str] = {}
+        found: dict[str, Learned] = {}
         for paragraphs in articles:
             for edge in edges(paragraphs):
-                counts[edge.key] = counts.get(edge.key, 0) + 1
-                texts[edge.key] = min(texts.get(edge.key, edge.text), edge.text)
+                seen = found.get(edge.key)
+                if seen is None:
+                    found[edge.key] = Learned(edge.key, edge.text, 1, len(articles), edge.at_start, edge.at_end)
+                else:
+                    found[edge.key] = Learned(edge.key, min(seen.text, edge.text), seen.articles + 1, len(articles),
+                                              seen.at_start or edge.at_start, seen.at_end or edge.at_end)
         need = min_articles(len(articles), share)
-        learned[source] = {key: Edge(key, texts[key], True, True) for key, n in counts.items() if n >= need}
+        learned[source] = {key: row for key, row in found.items() if row.articles >= need}
     return learned
+
+
+def learn(paragraphs_by_source: dict[str, list[list[str]]], share: float = MIN_SHARE) -> dict[str, dict[str, Edge]]:
+    """Each source's template keys (with an Edge naming its text), from all its articles' paragraphs."""
+    return {source: {key: Edge(key, row.text, True, True) for key, row in rows.items()}
+            for source, rows in learn_counted(paragraphs_by_source, share).items()}
