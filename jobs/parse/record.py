@@ -70,8 +70,12 @@ class ArticleRecord:
 RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ArticleRecord))
 
 
-def parse_article(data: bytes, raw_path: str) -> ArticleRecord:
-    """The article of one raw file (every column but the run-level ones: ingested_at, run_id, parser_version)."""
+def parse_article(data: bytes, raw_path: str, sha256: str | None = None) -> ArticleRecord:
+    """The article of one raw file (every column but the run-level ones: ingested_at, run_id, parser_version).
+
+    `sha256`: the hex SHA-256 of `data` when the caller has it already (a run hashes every file to
+    skip unchanged ones); hashing again costs ~2 % of a parse. Left out, it is computed here.
+    """
     text, encoding = decode(data)
     metadata, body_html = split_front_matter(normalise_newlines(text))
     published_at = parse_published_at(metadata.get("date"))
@@ -108,7 +112,7 @@ def parse_article(data: bytes, raw_path: str) -> ArticleRecord:
         keywords=body.fields.keywords,
         contributors=body.fields.contributors,
         raw_path=raw_path,
-        raw_sha256=hashlib.sha256(data).hexdigest(),
+        raw_sha256=sha256 if sha256 is not None else hashlib.sha256(data).hexdigest(),
         encoding=encoding,
         extra=_extra(metadata),
     )

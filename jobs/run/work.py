@@ -72,7 +72,7 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
             if sha == item.known_sha256:
                 outcomes.append(outcome | {"status": FileStatus.UNCHANGED.value})
                 continue
-            record = parse_article(data, item.raw_path)
+            record = parse_article(data, item.raw_path, sha)
         except Rejected as rejected:
             if rejected.reason == RejectReason.READ_ERROR and rejected.message == item.known_read_error:
                 outcomes.append(outcome | {"status": FileStatus.UNCHANGED.value})  # retried, same failure
