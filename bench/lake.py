@@ -246,10 +246,15 @@ def main(argv: list[str] | None = None) -> int:
             if step == "ingest":
                 floor(1)
         best = max(f["files_per_s"] for f in floors)
-        r["floor"] = {"files_per_s": [f["files_per_s"] for f in floors], "best": best, "cmd": floors[0]["cmd"]}
+        floor_cpu = min(f["cpu_s"] for f in floors)
+        r["floor"] = {"files_per_s": [f["files_per_s"] for f in floors], "best": best, "cmd": floors[0]["cmd"],
+                      "cpu_s": [f["cpu_s"] for f in floors]}
         for label in trees:
             ingest, noop = r["runs"][f"ingest-{label}"], r["runs"][f"noop-{label}"]
             ingest["vs_floor"] = round(ingest["files_per_s"] / best, 3)
+            # What the run would reach with its cores to itself: the floor's CPU against the tree's CPU
+            # spread over the workers (a shared machine stretches wall times, much less CPU times).
+            ingest["vs_floor_cpu"] = round(floor_cpu / (ingest["tree_cpu_s"] / args.workers), 3)
             noop["pct_of_full"] = round(100 * noop["wall_s"] / ingest["wall_s"], 2)
     with_code(None)
     r["sizes"] = {label: sizes(outs[label], delta=(label == "now")) for label in trees}
@@ -291,10 +296,11 @@ def report(r: dict, args) -> str:
     runs = r["runs"]
     if runs:
         b, n = (runs["ingest-before"], runs["noop-before"]), (runs["ingest-now"], runs["noop-now"])
-        lines += [f"parse floor, files/s: {r['floor']['files_per_s']} (best counts)", "",
+        lines += [f"parse floor, files/s: {r['floor']['files_per_s']} (before and after the ingests; the best counts)", "",
                   "| | before | now | target |", "|---|---:|---:|---|",
                   f"| ingest, s (files/s) | {b[0]['wall_s']} ({b[0]['files_per_s']}) | {n[0]['wall_s']} ({n[0]['files_per_s']}) | |",
-                  f"| ingest ÷ parse floor | {b[0]['vs_floor']}× | **{n[0]['vs_floor']}×** | ≥ 0.6× at 200k: {_met(n[0]['vs_floor'] >= 0.6)} |",
+                  f"| ingest ÷ parse floor, wall (files/s ÷ the best floor's) | {b[0]['vs_floor']}× | **{n[0]['vs_floor']}×** | ≥ 0.6× at 200k: {_met(n[0]['vs_floor'] >= 0.6)} |",
+                  f"| ingest ÷ parse floor, CPU (floor CPU s ÷ (tree CPU s ÷ {r['workers']} workers); floor CPU {min(r['floor']['cpu_s'])} s) | {b[0]['vs_floor_cpu']}× | **{n[0]['vs_floor_cpu']}×** | |",
                   f"| phases: plan / parse / merge+write+commit / finish, s | {_phases(b[0])} | {_phases(n[0])} | |",
                   f"| CPU of the whole tree, s (cores busy; load avg before) | {b[0]['tree_cpu_s']} ({b[0]['cores_busy']}; {b[0]['load_before']}) | {n[0]['tree_cpu_s']} ({n[0]['cores_busy']}; {n[0]['load_before']}) | |",
                   f"| peak PSS of the whole tree, MiB (peak RSS summed) | {b[0]['tree_pss_mib']} ({b[0]['tree_rss_mib']}) | {n[0]['tree_pss_mib']} ({n[0]['tree_rss_mib']}) | ≤ 512: {_met(n[0]['tree_pss_mib'] <= 512)} |",
