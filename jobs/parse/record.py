@@ -74,7 +74,7 @@ def parse_article(data: bytes, raw_path: str, sha256: str | None = None) -> Arti
     """The article of one raw file (every column but the run-level ones: ingested_at, run_id, parser_version).
 
     `sha256`: the hex SHA-256 of `data` when the caller has it already (a run hashes every file to
-    skip unchanged ones); hashing again costs ~2 % of a parse. Left out, it is computed here.
+    skip unchanged ones); hashing again cost ~10 µs of a ~330 µs parse. Left out, it is computed here.
     """
     text, encoding = decode(data)
     metadata, body_html = split_front_matter(normalise_newlines(text))
