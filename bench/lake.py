@@ -56,7 +56,7 @@ import json, sys, time
 import duckdb
 setup, sql = json.loads(sys.argv[1])
 clock = time.perf_counter()
-connection = duckdb.connect()
+connection = duckdb.connect(config={"enable_progress_bar": False})
 if setup:
     connection.execute(setup)
 rows = connection.execute(sql).fetchall()
@@ -123,7 +123,7 @@ def timed(setup: str, sql: str) -> dict:
     done = subprocess.run([PYTHON, "-c", _TIMED, json.dumps([setup, sql])], capture_output=True, text=True, cwd="/tmp")
     if done.returncode != 0:
         raise SystemExit(f"query failed: {sql}\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def pick_day_and_source(setup: str) -> tuple[str, str]:
