@@ -103,7 +103,7 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
             if sha == item.known_sha256:
                 outcomes.append(outcome | {"status": FileStatus.UNCHANGED.value})
                 continue
-            record = _parse(data, item.raw_path, job.file_seconds, job.started_at)
+            record = _parse(data, item.raw_path, job.file_seconds, job.started_at, sha)
         except Rejected as rejected:
             if rejected.reason == RejectReason.READ_ERROR and rejected.message == item.known_read_error:
                 outcomes.append(outcome | {"status": FileStatus.UNCHANGED.value})  # retried, same failure
@@ -127,11 +127,11 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
     )
 
 
-def _parse(data: bytes, raw_path: str, seconds: float, run_time: dt.datetime) -> ArticleRecord:
+def _parse(data: bytes, raw_path: str, seconds: float, run_time: dt.datetime, sha256: str) -> ArticleRecord:
     """parse_article, whatever the file does to the parser: a failure is this file's reject, not the run's."""
     try:
         with time_limit(seconds):
-            return parse_article(data, raw_path, run_time)
+            return parse_article(data, raw_path, run_time, sha256)
     except Rejected:
         raise
     except FileTimeLimit as late:
