@@ -22,6 +22,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from jobs.parse.templates import reinsert
+
 from helpers_pipeline import (REPO, article_text, comparable, generate_corpus, read_articles, read_rejects, retitle,
                               run_ingest, write_raw)
 from jobs.analyst.verify import verify_dataset
@@ -31,7 +33,10 @@ from schemas.article import ARTICLE_COLUMNS
 pytestmark = pytest.mark.slow  # runs the old code as a subprocess
 
 OLD = "c07289c"
-DATA_COLUMNS = [c.name for c in ARTICLE_COLUMNS if c.name != "month"]
+# A run after the migration cleans rows with the sources' learned templates (a change of this version, like
+# a parser change): the columns it rewrites are compared through the paragraphs as parsed instead.
+TEMPLATE_COLUMNS = ("text", "paragraphs", "char_count", "paragraph_count", "template_removed")
+DATA_COLUMNS = [c.name for c in ARTICLE_COLUMNS if c.name != "month" and c.name not in TEMPLATE_COLUMNS]
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +104,13 @@ def test_a_dataset_of_the_old_layout_migrates_without_a_changed_row(old_code, tm
         counts = migrate_if_needed(out, lambda name, data: events.append((name, data)))
         assert counts is not None and counts["rows"] == 301 and counts["forgotten"] == 0
         assert [name for name, _ in events] == ["migrated"]
+        # The migration alone changes no row in any column (templates are applied by the next run).
+        migrated = {row["raw_path"]: row for row in read_articles(out)}
+        assert all(not row["template_removed"] for row in migrated.values())
+    old_rejects = len(read_rejects(before))
     report = run_ingest(raw, out, max_reject_ratio=1.0)
-    assert report.exit_code == 0 and report.files_parsed == 0  # nothing reparsed: the manifest was kept
+    # Nothing reparsed but the old rejects, which every parser version change retries: the manifest was kept.
+    assert report.exit_code == 0 and report.files_parsed == old_rejects
 
     db = duckdb.connect()
     assert db.execute(f"SELECT count(*) FROM ({old_rows_sql(before)})").fetchone() == (301,)
@@ -108,12 +118,18 @@ def test_a_dataset_of_the_old_layout_migrates_without_a_changed_row(old_code, tm
     for first, second in ((old_rows_sql(before), new_rows_sql(out)), (new_rows_sql(out), old_rows_sql(before))):
         assert db.execute(f"SELECT count(*) FROM ({first} EXCEPT ALL {second})").fetchone() == (0,)
     assert all(row["month"] == (row["date"].isoformat()[:7] if row["date"] else None) for row in read_articles(out))
+    old_paragraphs = dict(db.execute(f"SELECT raw_path, paragraphs FROM read_parquet('{before}/articles/*/*/*.parquet')").fetchall())
+    assert {row["raw_path"]: reinsert(row["paragraphs"], [(r["position"], r["text"]) for r in row["template_removed"]])
+            for row in read_articles(out)} == old_paragraphs  # the paragraphs as parsed are kept whole
     assert not list((out / "articles").glob("source=*/date=*"))  # the old folders are gone
 
-    assert manifest_rows(out, "files") == old_files
+    # Article rows of the manifest kept as they were; rejects retried by the new parser version, same verdicts.
+    assert [row for row in manifest_rows(out, "files") if row[4] == "article"] == [row for row in old_files if row[4] == "article"]
+    assert [row[:1] + row[8:9] for row in manifest_rows(out, "files") if row[4] == "reject"] == \
+        [row[:1] + row[8:9] for row in old_files if row[4] == "reject"]
     new_runs = manifest_rows(out, "runs", "run_id, command, status")
     assert set(old_runs) <= set(new_runs) and len(new_runs) == len(old_runs) + 1
-    assert read_rejects(out) == read_rejects(before)
+    assert [(r["raw_path"], r["reason"]) for r in read_rejects(out)] == [(r["raw_path"], r["reason"]) for r in read_rejects(before)]
     assert verify_dataset(out).problems == []
 
 
@@ -156,7 +172,11 @@ def test_an_old_run_killed_mid_swap_is_redone_by_the_new_code(old_code, tmp_path
     assert report.exit_code == 0
     fresh = tmp_path / "fresh"
     assert run_ingest(raw, fresh, max_reject_ratio=1.0).exit_code == 0
-    assert comparable(read_articles(out)) == comparable(read_articles(fresh))
+    # The rows of the old code's parser stay as they were (only reprocess reparses them), so compare what
+    # recovery decides (which files have a row, where, from which bytes), not what the parser made of them.
+    stable = ("article_id", "raw_path", "source", "month", "date", "published_at", "title", "raw_sha256")
+    assert [{k: row[k] for k in stable} for row in read_articles(out)] == \
+        [{k: row[k] for k in stable} for row in read_articles(fresh)]
     assert [(r["raw_path"], r["reason"]) for r in read_rejects(out)] == \
         [(r["raw_path"], r["reason"]) for r in read_rejects(fresh)]
     assert manifest_rows(out, "pending") == []

@@ -26,6 +26,7 @@ from schemas.state import (FRAGMENT_COLUMNS, LEGACY_STATE_DDL, MANIFEST_COLUMNS,
 
 Threshold = Callable[[int], int]  # a source's article count -> the articles a template paragraph needs
 _ARTICLE = f"status='{FileStatus.ARTICLE}'"
+_RELEARN_ALL = 1  # PRAGMA user_version while seeded edges wait for a commit to learn every source's template
 _REJECT = f"status='{FileStatus.REJECT}'"
 _FINISH_RUN = ("UPDATE runs SET finished_at=?, status=?, exit_code=?, "
                + ", ".join(f"{name}=?" for name in RUN_METRICS) + " WHERE run_id=?")
@@ -145,8 +146,30 @@ class State:
             (run_id, FileStatus.UNCHANGED.value, rejected_at.isoformat(), run_id, FileStatus.REJECT.value)).fetchall()
         return _rejects(rows)
 
+    # -- edges of rows written without them (migration, a manifest rebuilt from the dataset) ---------
+    def edges_missing(self) -> bool:
+        """Articles are known but none of their edge paragraphs: the templates cannot be learned."""
+        return bool(self.db.execute(f"SELECT EXISTS (SELECT 1 FROM files WHERE {_ARTICLE})"
+                                    " AND NOT EXISTS (SELECT 1 FROM edges)").fetchone()[0])
+
+    def seed_edges(self, edges: list[tuple]) -> None:
+        """The edges of the dataset's rows, (raw_path, source, key, text, at_start, at_end); every source's
+        template is then learned again by the next commit (relearn_pending), whatever it changes."""
+        with self._transaction():
+            self.db.execute("DELETE FROM edges")
+            self.db.executemany("INSERT INTO edges VALUES (?, ?, ?, ?, ?, ?)",
+                                [(p, s, k, t, int(a), int(e)) for p, s, k, t, a, e in edges])
+            self.db.execute(f"PRAGMA user_version = {_RELEARN_ALL}")
+
+    def relearn_pending(self) -> bool:
+        """Edges were seeded and no commit has learned every source's template from them yet."""
+        return self.db.execute("PRAGMA user_version").fetchone()[0] == _RELEARN_ALL
+
+    def article_sources(self) -> set[str]:
+        return {row[0] for row in self.db.execute(f"SELECT DISTINCT source FROM files WHERE {_ARTICLE}")}
+
     def commit_pending(self, run_id: str, parser_version: str, when: dt.datetime,
-                       threshold: Threshold | None = None) -> int:
+                       threshold: Threshold | None = None, every_source: bool = False) -> int:
         """Every outcome of the run into `files`, in one transaction that also ends it being in flight.
 
         Its articles' edge paragraphs replace those of the files they supersede, and the templates of the
@@ -155,7 +178,7 @@ class State:
         names = [c.name for c in MANIFEST_COLUMNS]
         selected = ", ".join("?" if n in ("parser_version", "updated_at") else n for n in names)
         with self._transaction():
-            sources = self.changed_sources(run_id)
+            sources = self.changed_sources(run_id) | (self.article_sources() if every_source else set())
             files = self.db.execute("SELECT count(*) FROM pending WHERE run_id=?", (run_id,)).fetchone()[0]
             self.db.execute(f"DELETE FROM edges WHERE raw_path IN (SELECT raw_path FROM pending WHERE run_id=? AND status != ?)",
                             (run_id, FileStatus.UNCHANGED.value))
@@ -176,6 +199,8 @@ class State:
                 self._delete_in("DELETE FROM templates WHERE source IN ({})", sorted(sources))
                 self.db.executemany("INSERT INTO templates VALUES (?, ?, ?, ?, ?, ?, ?)",
                                     [row for rows in learned.values() for row in rows.values()])
+            if every_source:
+                self.db.execute("PRAGMA user_version = 0")
         return files
 
     # -- templates (jobs/parse/templates.py) -------------------------------

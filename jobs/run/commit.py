@@ -28,7 +28,7 @@ from jobs.run.templates import threshold
 
 
 def commit_run(table: ArticlesTable, state: State, store: Store, report: RunReport, started: dt.datetime,
-               changed: list[PartitionResult], emit: EventSink) -> None:
+               changed: list[PartitionResult], emit: EventSink, relearn_all: bool = False) -> None:
     run_id = report.run_id
     adds = [result.added for result in changed if result.added is not None]
     removes = [path for result in changed for path in result.removed]
@@ -39,7 +39,7 @@ def commit_run(table: ArticlesTable, state: State, store: Store, report: RunRepo
         emit("table_committed", {"version": version, "files_added": len(adds), "files_removed": len(removes)})
     written = store.replace_rejects(state.rejects_after(run_id, started))
     emit("rejects_written", {"replaced": written})
-    files = state.commit_pending(run_id, PARSER_VERSION, started, threshold)
+    files = state.commit_pending(run_id, PARSER_VERSION, started, threshold, every_source=relearn_all)
     store.replace_templates(state.templates_table())
     emit("committed", {"files": files, "version": version})
     if version is not None:

@@ -33,7 +33,7 @@ from jobs.run.options import EventSink, RunOptions, RunReport, Selection
 from jobs.run.plan import ReprocessPreview, plan_ingest, plan_rebuild
 from jobs.run.recover import recover
 from jobs.run.reduce import reduce_partitions
-from jobs.run.templates import plan_templates
+from jobs.run.templates import plan_templates, seed_edges_from_table
 from jobs.run.vacuum import vacuum_table
 from jobs.run.map import WorkItem
 from jobs.lake.paths import PartitionKey
@@ -88,6 +88,9 @@ def _locked_run(command: str, options: RunOptions, emit: EventSink, selection: S
                 run = _Run(options, state, command, emit, engine, notices)
                 with run:
                     recover(run.table, state, run.store, emit)
+                    if state.edges_missing():  # rows written without their edges (migrated, manifest rebuilt)
+                        emit("edges_seeded", {"edges": seed_edges_from_table(state, run.table)})
+                    run.relearn_all = state.relearn_pending()
                     if command == "ingest":
                         _plan_and_ingest(run, options, state, emit)
                     else:
@@ -149,6 +152,7 @@ class _Run:
         self.clock = time.monotonic()
         run_id = f"{self.started:%Y%m%dT%H%M%S%fZ}-{os.getpid()}"
         self.report = RunReport(run_id=run_id, command=command)
+        self.relearn_all = False  # every source's template to learn again (edges seeded from the rows)
         self.table = ArticlesTable(options.out_dir)
         self.table.open()  # created empty on a new dataset
         self.store = Store(options.out_dir, run_id)
@@ -200,7 +204,7 @@ class _Run:
     def execute(self, work: list[WorkItem], rebuild: dict[PartitionKey, set[str]] | None = None,
                 forget: set[str] | None = None) -> None:
         rebuild, forget = rebuild or {}, forget or set()
-        if not (work or rebuild or forget):
+        if not (work or rebuild or forget or self.relearn_all):
             return
         run_id = self.report.run_id
         self.store.staging.mkdir(parents=True, exist_ok=True)  # tasks create their folders in it, never it
@@ -213,13 +217,13 @@ class _Run:
         self.report.files_parsed = sum(statuses.get(s, 0) for s in (FileStatus.ARTICLE, FileStatus.REJECT))
         self.report.rejects = statuses.get(FileStatus.REJECT, 0)
         self.report.rejects_by_reason = {reason: count for reason, count in reasons.items()}
-        plan = plan_templates(self.state, run_id)
+        plan = plan_templates(self.state, run_id, every_source=self.relearn_all)
         self.report.templates_changed = {source: list(sizes) for source, sizes in sorted(plan.changed.items())}
         changed = reduce_partitions(self.options, self.state, self.engine, self.report,
                                     self.table.files_by_partition(), rebuild, self.emit, self.warn, plan)
         if plan.changed:
             self.emit("templates_changed", {"sources": self.report.templates_changed, "rows": self.report.rows_recleaned})
-        commit_run(self.table, self.state, self.store, self.report, self.started, changed, self.emit)
+        commit_run(self.table, self.state, self.store, self.report, self.started, changed, self.emit, self.relearn_all)
 
     def vacuum(self) -> None:
         removed = vacuum_table(self.table, self.options.retention_hours)

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from jobs.lake.manifest import State
 from jobs.lake.paths import PartitionKey
+from jobs.lake.table import ArticlesTable, read_data_files
 from jobs.parse import templates
 from schemas.article import ARTICLE_FILE_SCHEMA
 
@@ -33,8 +34,9 @@ class TemplatePlan:
         return {key for key in partitions if key[0] in self.changed}
 
 
-def plan_templates(state: State, run_id: str) -> TemplatePlan:
-    sources = state.changed_sources(run_id)
+def plan_templates(state: State, run_id: str, every_source: bool = False) -> TemplatePlan:
+    """The templates after this run: of the sources it changes (every source, after edges were seeded)."""
+    sources = state.changed_sources(run_id) | (state.article_sources() if every_source else set())
     stored = state.stored_templates()
     learned = state.templates_after(run_id, sources, threshold) if sources else {}
     keys = {source: frozenset(rows) for source, rows in stored.items()}
@@ -85,3 +87,20 @@ def apply_template(table: pa.Table, keys: frozenset[str], fresh: Collection[str]
         index = table.schema.get_field_index(name)
         table = table.set_column(index, table.schema.field(index), values)
     return table, recleaned
+
+
+def seed_edges_from_table(state: State, table: ArticlesTable) -> int:
+    """Fill the manifest's edges from the table's rows (their paragraphs as parsed: `paragraphs` with
+    `template_removed` put back) when articles are known without them: a dataset migrated from the layout
+    before the table, a manifest rebuilt from the dataset. The rows (edges) seeded."""
+    edges: list[tuple] = []
+    for live in table.live_files():
+        rows = read_data_files(table.layout, (live.source, live.month), [live.relative])
+        if rows is None:
+            continue
+        for raw_path, kept, removed in zip(rows.column("raw_path").to_pylist(), rows.column("paragraphs").to_pylist(),
+                                           rows.column("template_removed").to_pylist()):
+            parsed = templates.reinsert(kept, [(r["position"], r["text"]) for r in removed or ()])
+            edges.extend((raw_path, live.source, *edge) for edge in templates.edges(parsed))
+    state.seed_edges(edges)
+    return len(edges)
