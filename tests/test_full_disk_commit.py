@@ -24,7 +24,7 @@ from helpers_recovery import mount_namespace_prefix
 
 pytestmark = pytest.mark.slow  # real processes on a real small disk
 
-FILES = 200
+FILES = 60  # small enough for the 2 MB disk with the manifest (edges, templates) and the log
 SPACE = "No space left on device"
 
 
