@@ -2,12 +2,12 @@
 
     python bench/reduce_costs.py RAW_DIR [--files 5000] [--chunk 200] [--group 64] [--dir DIR]
 
-Runs the real task functions of jobs/run/work.py in this process, on the first
+Runs the real task functions of jobs/run/map.py and reduce.py in this process, on the first
 --files raw files: parse_chunk, then map_chunk (parse + staging fragments; the
 difference is the staging), then the reduce side split into its steps, per
-group of --group partitions in (source, date) order as the driver makes them:
-reading the fragments, reading the partition's current file, merge_partition,
-write_staged. CPU time (time.process_time), not wall time: steadier on a shared
+group of --group partitions in (source, month) order as the driver makes them:
+reading the fragments, reading the partition's current data files, merge_partition,
+write_data_file. CPU time (time.process_time), not wall time: steadier on a shared
 machine. Prints CPU ms per file and per partition for each step, and the same
 merge done through Polars (the former merge_partition) for comparison.
 """
@@ -27,9 +27,12 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jobs.lake.store import read_partition, write_staged  # noqa: E402
+from jobs.lake.paths import Layout  # noqa: E402
+from jobs.lake.store import encode_options  # noqa: E402
+from jobs.lake.table import file_stats, read_data_files, write_data_file  # noqa: E402
+from jobs.run.map import Job, WorkItem, map_chunk, parse_chunk  # noqa: E402
 from jobs.run.merge import merge_partition  # noqa: E402
-from jobs.run.work import Job, PartitionTask, WorkItem, _read_fragments, map_chunk, parse_chunk  # noqa: E402
+from jobs.run.reduce import PartitionTask, _read_fragments  # noqa: E402
 from schemas.article import ARTICLE_FILE_SCHEMA, conform  # noqa: E402
 
 
@@ -93,14 +96,17 @@ def main() -> int:
         tasks.append(PartitionTask(source, date, tuple((f, tuple(b)) for f, b in sorted(by_file.items())), (), None))
     groups = [tasks[i:i + args.group] for i in range(0, len(tasks), args.group)]
     opens = sum(len({f for t in g for f, _ in t.fragments}) for g in groups)
-    staged = args.dir / "partitions"
+    layout = Layout(args.dir / "out")
     for number, group in enumerate(groups):
         news = timed("read fragments (one open per file and group)", _read_fragments, group)
         for index, (task, new) in enumerate(zip(group, news)):
-            existing = timed("read current partition file", read_partition, str(args.dir / "out"), task.source, task.date)
+            # A first run: the partition has no current data file (read_data_files of none).
+            existing = timed("read current data files", read_data_files, layout, (task.source, task.month), task.current)
             merged, _ = timed("merge_partition (Arrow)", merge_partition, existing, new, ())
             timed("(for comparison: the same merge through Polars)", polars_merge, new)
-            timed("write_staged (Parquet)", write_staged, merged, staged / f"{number:06d}-{index:04d}.parquet")
+            path = layout.data_file(layout.data_file_relative(task.source, task.month, "bench", number, index))
+            timed("write_data_file (Parquet, fsynced) + file_stats", lambda: (
+                write_data_file(merged, str(path), *encode_options(merged.num_rows)), file_stats(merged)))
     shutil.rmtree(args.dir, ignore_errors=True)
 
     rows = sum(r for result in results for *_, r in result.partitions)

@@ -6,7 +6,7 @@ Parses the first --files raw files of RAW_DIR (jobs.run.map.parse_chunk), cuts
 the rows into partitions the way an ingest does (--by date: source and date,
 a few rows each on a generated corpus; --by week, month: bigger ones; --by
 source: one big partition per source), merges each (merge_partition), then writes every partition as its own
-file the way `write_staged` does (encoded in memory, one write, a rename), with
+file the way the reduce does (encoded in memory, one write), with
 each option in turn, interleaved over --rounds rounds. The machine is shared:
 the best round of each option is reported, in CPU time (process time).
 Prints per option: CPU ms per file, bytes per file and per row.
