@@ -22,9 +22,3 @@ def encode_value(value: str) -> str:
 
 def _percent(ch: str) -> str:
     return "".join(f"%{byte:02X}" for byte in ch.encode("utf-8"))
-
-
-def decode_value(text: str) -> str:
-    """Inverse of encode_value (what DuckDB, Polars and Arrow do to a folder value)."""
-    from urllib.parse import unquote
-    return unquote(text)

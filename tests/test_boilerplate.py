@@ -3,8 +3,6 @@ the same words inside the article stay. Examples are invented, not taken from an
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 
 import pytest
 

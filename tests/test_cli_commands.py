@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from pathlib import Path
 import io
 import json
 
@@ -12,7 +13,7 @@ import duckdb
 import pytest
 
 from helpers_cli import invoke
-from helpers_pipeline import sample_lake, copy_samples, run_cli, write_raw
+from helpers_pipeline import sample_lake, copy_samples, run_cli
 from jobs.cli import app
 
 COMMANDS = sorted(command.name or command.callback.__name__ for command in app.registered_commands)

@@ -61,7 +61,7 @@ def test_a_full_disk_changes_nothing_readers_see_and_says_so_once(tmp_path):
         "reprocess": _command("reprocess", "--raw-dir", str(changed), "--out-dir", str(out), "--all", "--yes",
                               "--workers", "1"),
     }
-    script = [f"set -u", f"mount -t tmpfs -o size=2m tmpfs {disk}",
+    script = ["set -u", f"mount -t tmpfs -o size=2m tmpfs {disk}",
               f"{ingest} >{logs}/first.out 2>{logs}/first.err; echo $? >{logs}/first.rc",
               f"cp -a {out} {logs}/before",
               f"dd if=/dev/zero of={disk}/filler bs=4k 2>/dev/null; sync"]

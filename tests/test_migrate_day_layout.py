@@ -24,7 +24,7 @@ import pytest
 
 from jobs.parse.templates import reinsert
 
-from helpers_pipeline import (REPO, article_text, comparable, generate_corpus, read_articles, read_rejects, retitle,
+from helpers_pipeline import (REPO, article_text, generate_corpus, read_articles, read_rejects, retitle,
                               run_ingest, write_raw)
 from jobs.analyst.verify import verify_dataset
 from jobs.run.migrate import migrate_if_needed

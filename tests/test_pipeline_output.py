@@ -12,10 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from helpers_cli import invoke
-from helpers_pipeline import (FIXTURES_RAW, REAL_CORPUS, article_files, article_glob, article_text, comparable,
+from helpers_pipeline import (FIXTURES_RAW, REAL_CORPUS, article_files, article_glob, article_text,
                               copy_samples, read_articles, run_ingest, write_raw)
 from jobs.lake.store import SMALL_FILE_ROWS
-from jobs.run import pipeline
 from jobs.run.discover import discover
 from jobs.parse.record import parse_article
 from schemas.article import ARTICLE_FILE_SCHEMA, SCHEMA_VERSION

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from helpers_cli import invoke
-from helpers_pipeline import sample_lake, cli_command, cli_env, copy_samples, write_raw
+from helpers_pipeline import sample_lake, cli_command, cli_env, write_raw
 from jobs.analyst.query import connect
 
 from paths import REPO

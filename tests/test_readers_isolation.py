@@ -10,7 +10,6 @@ seen must be the row count of some committed version, with no article twice, and
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess

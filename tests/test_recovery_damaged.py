@@ -5,7 +5,6 @@ since the last run included)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import sqlite3

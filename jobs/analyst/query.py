@@ -136,7 +136,7 @@ def _open_as_of(table: ArticlesTable, as_of: int | dt.datetime):
         raise UsageError(f"--as-of {as_of.isoformat()}: before the table's first version ({versions[-1].committed_at.isoformat()})")
     try:
         delta = table.open(as_of)
-    except (DeltaError, ValueError, OSError) as error:
+    except (DeltaError, ValueError, OSError):
         latest = versions[0].version if versions else "none"
         raise UsageError(f"--as-of {as_of}: no such version of the table (latest: {latest};"
                          " articles history lists them)") from None

@@ -18,7 +18,7 @@ from jobs.analyst.health import GAP_SAMPLE, Thresholds, feed_health
 from jobs.analyst.query import connect
 from jobs.analyst.report import UNKNOWN_SOURCE, reject_source
 from jobs.analyst.verify import damaged_file_error
-from jobs.errors import ArticleLakeError, UsageError
+from jobs.errors import ArticleLakeError
 from jobs.lake.out_dir import require_dataset
 from jobs.lake.table import ArticlesTable
 from jobs.parse.dates import IMPLAUSIBLE_KEY

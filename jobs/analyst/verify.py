@@ -15,9 +15,7 @@ Each problem names its file and the command that repairs it.
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
-import re
 import shlex
 import sqlite3
 import urllib.parse
@@ -32,7 +30,7 @@ from jobs.errors import ArticleLakeError, OutputLocked, domain_error
 from jobs.lake.damaged import repair_partition_command
 from jobs.lake.repair import describe_check
 from jobs.lake.paths import Layout, PartitionKey, lock_file, manifest_file, month_of, partition_order, rejects_file, runs_file
-from jobs.lake.table import ArticlesTable, LiveFile, untracked_files
+from jobs.lake.table import ArticlesTable, untracked_files
 from schemas.state import FileStatus
 from schemas.views import GLOBS
 _EXAMPLES = 3  # raw paths quoted per problem

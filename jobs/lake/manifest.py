@@ -180,7 +180,7 @@ class State:
         with self._transaction():
             sources = self.changed_sources(run_id) | (self.article_sources() if every_source else set())
             files = self.db.execute("SELECT count(*) FROM pending WHERE run_id=?", (run_id,)).fetchone()[0]
-            self.db.execute(f"DELETE FROM edges WHERE raw_path IN (SELECT raw_path FROM pending WHERE run_id=? AND status != ?)",
+            self.db.execute("DELETE FROM edges WHERE raw_path IN (SELECT raw_path FROM pending WHERE run_id=? AND status != ?)",
                             (run_id, FileStatus.UNCHANGED.value))
             self.db.execute("INSERT INTO edges SELECT raw_path, source, key, text, at_start, at_end FROM pending_edges"
                             " WHERE run_id=?", (run_id,))

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from schemas.hive import HIVE_NULL, decode_value, encode_value
+from schemas.hive import HIVE_NULL, encode_value
 
 ARTICLES_DIR = "articles"
 REJECTS_DIR = "rejects"
@@ -60,15 +60,6 @@ def partition_key(source: str, date_text: str | None) -> PartitionKey:
 def describe_partition(source: str, month: str | None) -> str:
     """A partition for people (plans, messages): `source=新浪财经 month=2021-08`, `... month=(undated)`."""
     return f"source={source} month={month if month is not None else '(undated)'}"
-
-
-def parse_partition_dir(relative: str) -> PartitionKey:
-    """Inverse of partition_dir (the folder part of a data file's relative path)."""
-    source_part, month_part = relative.split("/")[:2]
-    if not (source_part.startswith("source=") and month_part.startswith("month=")):
-        raise ValueError(f"not a partition folder: {relative}")
-    month = month_part[len("month="):]
-    return decode_value(source_part[len("source="):]), (None if month == HIVE_NULL else month)
 
 
 def data_file_name(run_id: str, task: int, index: int) -> str:
@@ -162,16 +153,8 @@ def dataset_folders(out_dir: str | Path) -> tuple[Path, ...]:
 
 
 # Module-level spellings kept for the callers that hold only an out dir.
-def articles_root(out_dir: str | Path) -> Path:
-    return Layout(out_dir).articles
-
-
 def rejects_file(out_dir: str | Path) -> Path:
     return Layout(out_dir).rejects_file
-
-
-def state_dir(out_dir: str | Path) -> Path:
-    return Layout(out_dir).state
 
 
 def manifest_file(out_dir: str | Path) -> Path:
@@ -184,12 +167,6 @@ def runs_file(out_dir: str | Path) -> Path:
 
 def lock_file(out_dir: str | Path) -> Path:
     return Layout(out_dir).lock
-
-
-def dataset_folders(out_dir: str | Path) -> tuple[Path, ...]:
-    """Every folder a run writes under the out dir."""
-    out = Path(out_dir)
-    return tuple(out / name for name in (ARTICLES_DIR, REJECTS_DIR, TEMPLATES_DIR, STATE_DIR, STAGING_DIR))
 
 
 def staging_root(out_dir: str | Path) -> Path:

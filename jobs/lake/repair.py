@@ -30,9 +30,9 @@ import pyarrow.compute as pc
 from jobs.errors import DamagedFile, DamagedManifest
 from jobs.lake.damaged import read_parquet
 from jobs.lake.manifest import State
-from jobs.lake.paths import Layout, manifest_file, rejects_file, runs_file
-from jobs.lake.store import encode_options, write_file_list
-from jobs.lake.table import ArticlesTable, DataFile, file_stats, read_data_files, write_data_file
+from jobs.lake.paths import manifest_file, rejects_file, runs_file
+from jobs.lake.store import write_file_list
+from jobs.lake.table import ArticlesTable, read_data_files, write_partition_file
 from schemas.article import RUN_COLUMNS
 from schemas.state import MANIFEST_COLUMNS, FileStatus
 
@@ -247,9 +247,7 @@ def _drop_older_copies(out: Path, articles: list[dict], newest: dict[str, dict],
         rows = read_data_files(layout, (live.source, live.month), [relative])
         kept = rows.filter(pc.invert(pc.is_in(rows.column("raw_path"), value_set=pa.array(sorted(raw_paths)))))
         if kept.num_rows:
-            new = layout.data_file_relative(live.source, live.month, run_id, 0, index)
-            size, modified = write_data_file(kept, str(layout.data_file(new)), *encode_options(kept.num_rows))
-            adds.append(DataFile(new, live.source, live.month, size, kept.num_rows, file_stats(kept), modified))
+            adds.append(write_partition_file(layout, kept, live.source, live.month, run_id, 0, index))
     version = table.commit(adds, sorted(stale), run_id, {"command": "repair", "rewritten_files": len(stale)})
     write_file_list(layout, version, table.live_files())
 

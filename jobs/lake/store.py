@@ -6,7 +6,6 @@ derived from the manifest, each replaced whole by a rename (a reader opens the o
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import os
 from pathlib import Path

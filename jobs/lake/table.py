@@ -57,9 +57,19 @@ class LiveFile:
     rows: int | None
 
 
+def write_partition_file(layout: Layout, rows: pa.Table, source: str, month: str | None, run_id: str,
+                         task: int, index: int) -> DataFile:
+    """Write a partition's rows as one new data file of the table (its name unique to the run, task and
+    index) and describe it for the commit. Run by reduce tasks, the migration and the manifest rebuild."""
+    from jobs.lake.store import encode_options
+    relative = layout.data_file_relative(source, month, run_id, task, index)
+    size, modified = write_data_file(rows, str(layout.data_file(relative)), *encode_options(rows.num_rows))
+    return DataFile(relative, source, month, size, rows.num_rows, file_stats(rows), modified)
+
+
 def write_data_file(table: pa.Table, path: str, row_group_rows: int, compression: str,
                     statistics: list[str], dictionary: list[str]) -> tuple[int, int]:
-    """Write one data file in one write (encoded in memory); (size, mtime in ms). Run by reduce tasks.
+    """Write one data file in one write (encoded in memory); (size, mtime in ms).
 
     No temporary name: a file no commit names does not exist for readers, and a retried task rewrites it.
     """

@@ -13,7 +13,6 @@ in-flight record names, and deletes what is left of the old layout).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sqlite3
 from pathlib import Path
 from urllib.parse import unquote
@@ -23,8 +22,8 @@ import pyarrow.compute as pc
 
 from jobs.lake.damaged import read_parquet, repair_partition_command
 from jobs.lake.paths import Layout, month_of, partition_order
-from jobs.lake.store import encode_options, write_file_list
-from jobs.lake.table import ArticlesTable, DataFile, file_stats, write_data_file
+from jobs.lake.store import write_file_list
+from jobs.lake.table import ArticlesTable, write_partition_file
 from jobs.run.merge import deduplicate
 from jobs.run.options import EventSink
 from schemas.article import ARTICLE_FILE_SCHEMA, conform
@@ -79,9 +78,7 @@ def _migrate(layout: Layout, table: ArticlesTable, legacy: list[Path]) -> dict[s
         merged = deduplicate(pa.concat_tables(by_partition[key]))
         if not merged.num_rows:
             continue
-        relative = layout.data_file_relative(key[0], key[1], MIGRATION_RUN, task, 0)
-        size, modified = write_data_file(merged, str(layout.data_file(relative)), *encode_options(merged.num_rows))
-        adds.append(DataFile(relative, key[0], key[1], size, merged.num_rows, file_stats(merged), modified))
+        adds.append(write_partition_file(layout, merged, key[0], key[1], MIGRATION_RUN, task, 0))
     table.commit(adds, [], MIGRATION_RUN, {"command": "migrate", "legacy_files": len(legacy), "rows": rows})
     return {"files": len(legacy), "rows": rows, "partitions": len(adds), "forgotten": len(unfinished)}
 

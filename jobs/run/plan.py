@@ -7,7 +7,6 @@ manifest by date, source or parser version.
 
 from __future__ import annotations
 
-import datetime as dt
 import errno
 import os
 import sqlite3

@@ -14,7 +14,7 @@ import datetime as dt
 from jobs.lake.manifest import State
 from jobs.lake.paths import run_of_data_file
 from jobs.lake.store import Store, file_list_version, write_file_list
-from jobs.lake.table import ArticlesTable
+from jobs.lake.table import ArticlesTable, untracked_files
 from jobs.parse import PARSER_VERSION
 from jobs.run.options import EventSink
 from jobs.run.templates import threshold
@@ -45,15 +45,11 @@ def recover(table: ArticlesTable, state: State, store: Store, emit: EventSink) -
 
 
 def remove_files_of_runs(table: ArticlesTable, run_ids: set[str]) -> int:
-    """Delete the data files these runs wrote that no version names (their commit never happened)."""
-    named = {f.relative for f in table.live_files()}
-    removed = 0
-    for path in table.layout.articles.glob("source=*/month=*/part-*.parquet"):
-        relative = path.relative_to(table.layout.articles).as_posix()
-        if run_of_data_file(path.name) in run_ids and relative not in named:
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    """Delete the data files these runs wrote that no commit names (their commit never happened)."""
+    mine = [r for r in untracked_files(table.layout) if run_of_data_file(r.rsplit("/", 1)[-1]) in run_ids]
+    for relative in mine:
+        table.layout.data_file(relative).unlink(missing_ok=True)
+    return len(mine)
 
 
 def _commit_metadata(table: ArticlesTable, run_id: str) -> dict:

@@ -10,7 +10,6 @@ gathers the results for the commit (jobs/run/commit.py).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -118,8 +117,7 @@ def reduce_group(job: ReduceJob, numbered: tuple[int, list[PartitionTask]]) -> l
     from jobs.errors import DamagedFile
     from jobs.lake.damaged import lost_rows_message
     from jobs.lake.paths import Layout
-    from jobs.lake.store import encode_options
-    from jobs.lake.table import DataFile, file_stats, read_data_files, write_data_file
+    from jobs.lake.table import read_data_files, write_partition_file
     from jobs.run.merge import merge_partition
 
     number, tasks = numbered
@@ -146,9 +144,7 @@ def reduce_group(job: ReduceJob, numbered: tuple[int, list[PartitionTask]]) -> l
                                              or (on_disk is not None and len(task.current) == 1 and merged.equals(on_disk)))
             added = None
             if not unchanged and merged.num_rows:
-                relative = layout.data_file_relative(task.source, task.month, job.run_id, number, index)
-                size, modified = write_data_file(merged, str(layout.data_file(relative)), *encode_options(merged.num_rows))
-                added = DataFile(relative, task.source, task.month, size, merged.num_rows, file_stats(merged), modified)
+                added = write_partition_file(layout, merged, task.source, task.month, job.run_id, number, index)
             removed = () if unchanged else task.current
             results.append(PartitionResult(task.source, task.month, added, removed, merged.num_rows, added_rows,
                                            duplicates, lost, warning, recleaned))
