@@ -124,6 +124,8 @@ class ProcessPoolEngine:
         self._pool: ProcessPoolExecutor | None = None
         # Per pool, its tasks unfinished or lost with it: once it breaks, how many were in flight.
         self._lost: dict[ProcessPoolExecutor, set[Future]] = {}
+        # Per broken pool, how its workers ended (read once the pool is joined).
+        self._ended: dict[ProcessPoolExecutor, str | None] = {}
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -174,8 +176,8 @@ class ProcessPoolEngine:
         try:
             result = future.result()
         except BrokenProcessPool as broken:
-            detail = _exit_codes(pool)
             self._discard(pool)
+            detail = self._ended.get(pool)
             if on_lost is None:
                 raise
             alone = len(self._lost.get(pool, ())) <= 1
@@ -184,10 +186,18 @@ class ProcessPoolEngine:
         yield result
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
-        """Forget a broken pool (its workers are already stopped); the next submit starts a new one."""
+        """Forget a broken pool; the next submit starts a new one.
+
+        Exit codes are read only after the pool is joined: polling a forkserver child while the pool's
+        own thread joins it races on one pipe, and the loser reads "exit status 255".
+        """
+        if pool in self._ended:
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
         if self._pool is pool:
             self._pool = None
-            pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)
+        self._ended[pool] = _exit_codes(processes)
 
     def on_every_worker(self, function, *args):
         return [function(*args)]  # same machine, same user, same filesystem as this process
@@ -197,17 +207,17 @@ class ProcessPoolEngine:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         self._lost.clear()
+        self._ended.clear()
 
 
 def _lost_with_pool(future: Future) -> bool:
     return not future.cancelled() and isinstance(future.exception(), BrokenProcessPool)
 
 
-def _exit_codes(pool: ProcessPoolExecutor) -> str | None:
-    """How the broken pool's workers ended (best effort: the executor keeps its processes privately);
+def _exit_codes(processes: list) -> str | None:
+    """How a joined pool's workers ended (best effort: the executor keeps its processes privately);
     the pool itself stops the survivors with SIGTERM."""
-    processes = getattr(pool, "_processes", None) or {}
-    codes = [p.exitcode for p in list(processes.values()) if p.exitcode not in (None, 0, -15)]
+    codes = [p.exitcode for p in processes if p.exitcode not in (None, 0, -15)]
     if not codes:
         return None
     names = []
