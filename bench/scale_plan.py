@@ -6,9 +6,8 @@ Creates N empty raw files (no data blocks: inodes only) in DIR/raw, in folders o
 1,000 (`s<source>/<month>/<n>.md`), then times, in this process:
   * listing: jobs.run.discover.discover over the raw dir (walk + stat);
   * writing the manifest as the job does: N article outcomes streamed into `pending` 200 at a time, then one commit;
-  * loading it: State.known_files() (what plan_ingest holds in memory);
-  * planning: plan_ingest after --changed of the files were touched (new mtime), i.e. a night's
-    listing + comparison; and a no-op plan with nothing changed;
+  * planning: plan_ingest (the listing into the manifest's TEMP table, compared there) with nothing
+    changed, and after --changed of the files were touched (new mtime), i.e. a night's listing + comparison;
 and prints the RSS each step adds at its peak (sampled), manifest bytes, and the per-file figures. A re-run reuses
 DIR/raw when it already holds N files (creating 1M files takes minutes).
 """
@@ -129,11 +128,9 @@ def main() -> int:
     when = dt.datetime.now(dt.timezone.utc)
     timed("write the manifest (pending, as map tasks stream it, then the commit)", results, write_manifest, state, table, when)
     del table
-    known = timed("load the manifest (known_files)", results, state.known_files)
-    del known
     options = RunOptions(raw_dir=raw, out_dir=out)
-    seen, work = timed("plan, nothing changed (list + compare)", results, plan_ingest, options, state)
-    assert seen == args.files and not work, (seen, len(work))
+    plan = timed("plan, nothing changed (list + compare)", results, plan_ingest, options, state)
+    assert plan.files_seen == args.files and not plan.to_parse, (plan.files_seen, plan.to_parse)
     step = max(1, round(1 / args.changed)) if args.changed else 0
     touched = 0
     if step:
@@ -144,8 +141,8 @@ def main() -> int:
                     for path in sorted(month.iterdir())[::step]:
                         os.utime(path, (stamp, stamp))
                         touched += 1
-    seen, work = timed(f"plan, {touched} files touched (list + compare)", results, plan_ingest, options, state)
-    assert len(work) == touched, (len(work), touched)
+    plan = timed(f"plan, {touched} files touched (list + compare)", results, plan_ingest, options, state)
+    assert plan.to_parse == touched, (plan.to_parse, touched)
     state.close()
     manifest_bytes = sum(p.stat().st_size for p in manifest_file(out).parent.glob("manifest.sqlite*"))
     print(f"\n## Planning {args.files:,} raw files against a manifest of {args.files:,} rows\n")

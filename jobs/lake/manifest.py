@@ -13,12 +13,11 @@ import datetime as dt
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 import pyarrow as pa
 
 from jobs.lake.paths import manifest_file
-from schemas.article import RUN_COLUMNS
+from schemas.article import RUN_COLUMNS, RejectReason
 from schemas.state import (FRAGMENT_COLUMNS, LEGACY_STATE_DDL, MANIFEST_COLUMNS, MANIFEST_DDL, PENDING_COLUMNS, PENDING_FORGET,
                            RUN_METRICS, FileStatus, RunStatus)
 
@@ -30,16 +29,6 @@ _RELEARN_ALL = 1  # PRAGMA user_version while seeded edges wait for a commit to 
 _REJECT = f"status='{FileStatus.REJECT}'"
 _FINISH_RUN = ("UPDATE runs SET finished_at=?, status=?, exit_code=?, "
                + ", ".join(f"{name}=?" for name in RUN_METRICS) + " WHERE run_id=?")
-
-
-class KnownFile(NamedTuple):
-    size: int
-    mtime_ns: int
-    sha256: str | None
-    status: str
-    parser_version: str
-    reject_reason: str | None = None
-    reject_message: str | None = None
 
 
 class State:
@@ -59,16 +48,85 @@ class State:
         self.db.close()
 
     # -- files -------------------------------------------------------------
-    def known_files(self) -> dict[str, KnownFile]:
-        rows = self.db.execute("SELECT raw_path, size, mtime_ns, sha256, status, parser_version, reject_reason,"
-                               " reject_message FROM files")
-        return {row[0]: KnownFile(*row[1:]) for row in rows}
+    # -- the plan's listing and work (TEMP tables: on disk, this connection's own) --------------------
+    # An ingest compares the raw dir's listing with `files` here, not in Python: at 200,000 files a dict of
+    # the manifest and a list of the listing cost the driver ~200 MiB; SQLite pages both through its cache.
+    def list_raw_files(self, files: Iterable[tuple[str, int, int]]) -> int:
+        """Replace the listing with `files` ((raw_path, size, mtime_ns), in listing order); how many."""
+        count = 0
 
-    def article_ids_of(self, raw_paths: Iterable[str]) -> dict[str, str]:
-        return dict(self._select_in(f"SELECT raw_path, article_id FROM files WHERE {_ARTICLE} AND raw_path IN ({{}})", raw_paths))
+        def rows():
+            nonlocal count
+            for row in files:
+                count += 1
+                yield row
 
-    def paths_with_article_ids(self, article_ids: Iterable[str]) -> list[str]:
-        return [row[0] for row in self._select_in("SELECT raw_path FROM files WHERE article_id IN ({})", article_ids)]
+        self.db.execute("DROP TABLE IF EXISTS temp.listing")
+        self.db.execute("CREATE TEMP TABLE listing (raw_path TEXT NOT NULL, size INTEGER, mtime_ns INTEGER)")
+        self.db.execute("BEGIN")  # temp tables only: no lock on the manifest itself
+        try:
+            self.db.executemany("INSERT INTO temp.listing VALUES (?, ?, ?)", rows())
+            self.db.execute("CREATE INDEX temp.listing_path ON listing (raw_path)")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return count
+
+    def plan_work(self, parser_version: str) -> int:
+        """Fill the work with the listed files a run must look at, in listing order; how many.
+
+        A file needs a look when the manifest does not know it, its size or mtime changed, or it was a
+        read_error (transient: tried every run) or a reject of another parser version. Its known hash is
+        reused (equal bytes are not parsed again) unless it was such a reject; a read_error's message is
+        kept (the same failure again changes nothing). Then the files sharing an article_id with a known
+        file that changes: one of them may become the new winner (sorted by path).
+        """
+        marks = {"reject": FileStatus.REJECT.value, "read_error": RejectReason.READ_ERROR.value, "version": parser_version,
+                 "article": FileStatus.ARTICLE.value}
+        self.db.execute("DROP TABLE IF EXISTS temp.work")
+        self.db.execute("CREATE TEMP TABLE work (raw_path TEXT NOT NULL, size INTEGER, mtime_ns INTEGER,"
+                        " known_sha256 TEXT, known INTEGER NOT NULL, known_read_error TEXT)")
+        self.db.execute("BEGIN")
+        try:
+            self.db.execute(
+                "INSERT INTO temp.work SELECT l.raw_path, l.size, l.mtime_ns,"
+                " CASE WHEN f.raw_path IS NULL OR (f.status = :reject AND f.parser_version != :version) THEN NULL"
+                " ELSE f.sha256 END, f.raw_path IS NOT NULL,"
+                " CASE WHEN f.status = :reject AND f.reject_reason = :read_error THEN f.reject_message END"
+                " FROM temp.listing l LEFT JOIN main.files f ON f.raw_path = l.raw_path"
+                " WHERE f.raw_path IS NULL OR f.size IS NOT l.size OR f.mtime_ns IS NOT l.mtime_ns"
+                " OR (f.status = :reject AND (f.reject_reason = :read_error OR f.parser_version != :version))"
+                " ORDER BY l.rowid", marks)
+            self.db.execute("CREATE INDEX temp.work_path ON work (raw_path)")
+            self.db.execute(
+                "INSERT INTO temp.work SELECT l.raw_path, l.size, l.mtime_ns, NULL, 1, NULL"
+                " FROM main.files s JOIN temp.listing l ON l.raw_path = s.raw_path"
+                " WHERE s.article_id IN (SELECT f.article_id FROM temp.work w JOIN main.files f"
+                "   ON f.raw_path = w.raw_path WHERE w.known AND f.status = :article)"
+                " AND s.raw_path NOT IN (SELECT raw_path FROM temp.work) ORDER BY s.raw_path", marks)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return self.db.execute("SELECT count(*) FROM temp.work").fetchone()[0]
+
+    def planned_work(self, page: int = 2000) -> Iterator[tuple[str, int, int, str | None, bool, str | None]]:
+        """The work plan_work chose, in its order, read back a page at a time (so a caller may write between)."""
+        last = 0
+        while True:
+            rows = self.db.execute("SELECT rowid, raw_path, size, mtime_ns, known_sha256, known, known_read_error"
+                                   " FROM temp.work WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, page)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            for _, raw_path, size, mtime_ns, sha, known, read_error in rows:
+                yield raw_path, size, mtime_ns, sha, bool(known), read_error
+
+    def known_under(self, prefix: str) -> int:
+        """How many raw paths the manifest knows under a folder prefix ('' for all)."""
+        return self.db.execute("SELECT count(*) FROM files WHERE substr(raw_path, 1, ?) = ?",
+                               (len(prefix), prefix)).fetchone()[0]
 
     def article_files(self) -> Iterator[tuple[str, str, str, str]]:
         """(raw_path, source, date, parser_version) of every article file."""

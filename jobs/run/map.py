@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import os
 import stat
 from collections.abc import Iterable, Iterator
@@ -41,8 +42,9 @@ from schemas.raw_path import raw_file_path
 from schemas.state import OUTCOME_SCHEMA, FileStatus
 
 
-def map_files(work: list[WorkItem], options: RunOptions, state: State, engine: Engine, run_id: str,
+def map_files(work: Iterable[WorkItem], total: int, options: RunOptions, state: State, engine: Engine, run_id: str,
               started: dt.datetime, fragments_dir: Path, emit: EventSink) -> None:
+    """Parse `work` (`total` items, read lazily: an ingest's comes from the manifest a page at a time)."""
     job = Job(str(Path(options.raw_dir).resolve()), run_id, started, options.max_bytes, str(fragments_dir.resolve()),
               file_seconds=options.file_seconds)
     done = 0
@@ -51,12 +53,13 @@ def map_files(work: list[WorkItem], options: RunOptions, state: State, engine: E
         fragments = [(source, month, result.fragment, batch, rows) for source, month, batch, rows in result.partitions]
         state.add_pending(run_id, result.outcomes, fragments, result.edges)
         done += result.outcomes.num_rows
-        emit("parsed", {"done": done, "total": len(work)})
+        emit("parsed", {"done": done, "total": total})
 
 
-def _chunks(items: list[WorkItem], size: int) -> Iterator[list[WorkItem]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+def _chunks(items: Iterable[WorkItem], size: int) -> Iterator[list[WorkItem]]:
+    items = iter(items)
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
 
 
 @dataclass(frozen=True, slots=True)

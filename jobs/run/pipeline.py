@@ -14,6 +14,7 @@ import datetime as dt
 import os
 import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from jobs.errors import TooManyRejects, UsageError, domain_error, manifest_damage
@@ -102,10 +103,11 @@ def _locked_run(command: str, options: RunOptions, emit: EventSink, selection: S
 
 
 def _plan_and_ingest(run: "_Run", options: RunOptions, state: State, emit: EventSink) -> None:
-    run.report.files_seen, work = plan_ingest(options, state, run.warn)
-    run.report.unchanged = run.report.files_seen - len(work)  # same size and mtime: not even read
-    emit("planned", {"files_seen": run.report.files_seen, "to_parse": len(work)})
-    run.execute(work)
+    plan = plan_ingest(options, state, run.warn)
+    run.report.files_seen = plan.files_seen
+    run.report.unchanged = plan.files_seen - plan.to_parse  # same size and mtime: not even read
+    emit("planned", {"files_seen": plan.files_seen, "to_parse": plan.to_parse})
+    run.execute(plan.work(), plan.to_parse)
 
 
 def _plan_and_reprocess(run: "_Run", options: RunOptions, state: State, emit: EventSink,
@@ -119,7 +121,7 @@ def _plan_and_reprocess(run: "_Run", options: RunOptions, state: State, emit: Ev
     rebuild = {key: paths & history for key, paths in plan.partitions.items()}
     forget = plan.forgotten(selection.prune)
     emit("planned", {"partitions": len(plan.partitions), "to_parse": len(work), "pruned": len(forget)})
-    run.execute(work, rebuild=rebuild, forget=forget)
+    run.execute(work, len(work), rebuild=rebuild, forget=forget)
 
 
 class _engine:
@@ -201,14 +203,14 @@ class _Run:
             if reported is not exc:
                 raise reported from exc
 
-    def execute(self, work: list[WorkItem], rebuild: dict[PartitionKey, set[str]] | None = None,
+    def execute(self, work: Iterable[WorkItem], to_parse: int, rebuild: dict[PartitionKey, set[str]] | None = None,
                 forget: set[str] | None = None) -> None:
         rebuild, forget = rebuild or {}, forget or set()
-        if not (work or rebuild or forget or self.relearn_all):
+        if not (to_parse or rebuild or forget or self.relearn_all):
             return
         run_id = self.report.run_id
         self.store.staging.mkdir(parents=True, exist_ok=True)  # tasks create their folders in it, never it
-        map_files(work, self.options, self.state, self.engine, run_id, self.started,
+        map_files(work, to_parse, self.options, self.state, self.engine, run_id, self.started,
                   self.store.staging / "fragments", self.emit)
         if forget:
             self.state.add_forgotten(run_id, sorted(forget))

@@ -1,4 +1,5 @@
-"""What a run will do: which raw files to parse, which partitions to rebuild. Reads only.
+"""What a run will do: which raw files to parse, which partitions to rebuild. Reads only (the manifest's
+TEMP tables aside).
 
 `ingest` looks at new and changed files (size and mtime first; the content
 hash then decides, in the worker). `reprocess` selects partitions from the
@@ -10,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +26,7 @@ from jobs.parse import PARSER_VERSION
 from jobs.run.discover import RawFile, UnlistedFolder, discover
 from jobs.run.options import RunOptions, Selection
 from jobs.run.map import WorkItem
-from schemas.article import RejectReason
 from schemas.raw_path import raw_file_path
-from schemas.state import FileStatus
 
 Warn = Callable[[str], None]
 
@@ -111,24 +110,33 @@ class ReprocessPreview:
         return found
 
 
-def plan_ingest(options: RunOptions, state: State, warn: Warn | None = None) -> tuple[int, list[WorkItem]]:
-    """(files listed, files to look at). The listing and the manifest copy are freed on return.
+@dataclass(frozen=True)
+class IngestPlan:
+    """What an ingest looks at. The listing and the work stay in the manifest's TEMP tables (State.plan_work):
+    the driver holds neither, whatever the raw dir's size; `work()` reads them back a page at a time."""
+    state: State
+    files_seen: int  # files listed
+    to_parse: int  # files to look at (new, changed, retried, or an orphaned sibling)
+
+    def work(self) -> Iterator[WorkItem]:
+        for raw_path, size, mtime_ns, sha, known, read_error in self.state.planned_work():
+            yield WorkItem(raw_path, size, mtime_ns, sha, known, read_error)
+
+
+def plan_ingest(options: RunOptions, state: State, warn: Warn | None = None) -> IngestPlan:
+    """List the raw dir into the manifest's TEMP listing and choose the files to look at (State.plan_work).
 
     A folder that cannot be listed is a warning through `warn`; its files keep their rows.
     """
     unlisted: list[UnlistedFolder] = []
-    files = list(discover(str(options.raw_dir), options.globs, unlisted, never_raw_input(options)))
+    listing = discover(str(options.raw_dir), options.globs, unlisted, never_raw_input(options))
     with _manifest_read(options):
-        known = state.known_files()
-    work = [WorkItem(f.raw_path, f.size, f.mtime_ns, _reusable_sha(known.get(f.raw_path)), f.raw_path in known,
-                     _known_read_error(known.get(f.raw_path)))
-            for f in files if _needs_look(known.get(f.raw_path), f)]
-    if unlisted and warn is not None:
-        for folder in unlisted:
-            warn(_unlisted_warning(folder, known))
-    del known
-    work += _orphaned_siblings(state, work, files)
-    return len(files), work
+        files_seen = state.list_raw_files((f.raw_path, f.size, f.mtime_ns) for f in listing)
+        to_parse = state.plan_work(PARSER_VERSION)
+        if unlisted and warn is not None:
+            for folder in unlisted:
+                warn(_unlisted_warning(folder, state))
+    return IngestPlan(state, files_seen, to_parse)
 
 
 def never_raw_input(options: RunOptions) -> tuple[str, ...]:
@@ -142,46 +150,9 @@ def never_raw_input(options: RunOptions) -> tuple[str, ...]:
     return tuple(str(folder) for folder in folders)
 
 
-def _unlisted_warning(folder: UnlistedFolder, known: dict) -> str:
-    prefix = f"{folder.relative_dir}/" if folder.relative_dir else ""
-    kept = sum(1 for raw_path in known if raw_path.startswith(prefix))
+def _unlisted_warning(folder: UnlistedFolder, state: State) -> str:
+    kept = state.known_under(f"{folder.relative_dir}/" if folder.relative_dir else "")
     return f"{folder.describe()}: its files were not looked at; the {kept} of them the dataset knows keep their rows"
-
-
-def _needs_look(known, f: RawFile) -> bool:
-    if known is None or (known.size, known.mtime_ns) != (f.size, f.mtime_ns):
-        return True
-    if known.status == FileStatus.REJECT and known.reject_reason == RejectReason.READ_ERROR:
-        return True  # transient (permissions, a file restored with its old mtime): tried again every run
-    return known.status == FileStatus.REJECT and known.parser_version != PARSER_VERSION
-
-
-def _known_read_error(known) -> str | None:
-    """The message of a read_error this file gave last time: the same failure again changes nothing."""
-    if known is not None and known.status == FileStatus.REJECT and known.reject_reason == RejectReason.READ_ERROR:
-        return known.reject_message
-    return None
-
-
-def _reusable_sha(known) -> str | None:
-    """Same bytes as last time need no parse: unless it was a reject from an older parser."""
-    if known is None or (known.status == FileStatus.REJECT and known.parser_version != PARSER_VERSION):
-        return None
-    return known.sha256
-
-
-def _orphaned_siblings(state: State, work: list[WorkItem], files: list[RawFile]) -> list[WorkItem]:
-    """Files sharing an article_id with a changing file: reparse them, one may become the new winner."""
-    known_changing = [item.raw_path for item in work if item.known]  # only these have old article ids
-    if not known_changing:
-        return []
-    old_ids = set(state.article_ids_of(known_changing).values())
-    changing = {item.raw_path for item in work}
-    candidates = [p for p in state.paths_with_article_ids(old_ids) if p not in changing]
-    if not candidates:
-        return []
-    listed = {f.raw_path: f for f in files}
-    return [WorkItem(p, listed[p].size, listed[p].mtime_ns, None) for p in sorted(candidates) if p in listed]
 
 
 def plan_rebuild(options: RunOptions, state: State, selection: Selection) -> ReprocessPlan:
