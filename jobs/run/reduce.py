@@ -148,6 +148,8 @@ def reduce_group(job: ReduceJob, numbered: tuple[int, list[PartitionTask]]) -> l
             removed = () if unchanged else task.current
             results.append(PartitionResult(task.source, task.month, added, removed, merged.num_rows, added_rows,
                                            duplicates, lost, warning, recleaned))
+            del merged, on_disk, new
+            pa.default_memory_pool().release_unused()
     return results
 
 
