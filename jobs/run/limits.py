@@ -17,8 +17,8 @@ import resource
 import signal
 import threading
 import time
-from contextlib import contextmanager
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 DEFAULT_WORKER_MEMORY = 4 * 2**30  # address space per worker process, bytes (an idle one maps ~0.6 GiB)
 DEFAULT_FILE_SECONDS = 60.0  # per file; a normal file takes milliseconds, a screened hostile one < 0.1 s
@@ -91,22 +91,43 @@ def _alive(pid: int) -> bool:
 
 
 @contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Raise FileTimeLimit in the block once `seconds` have passed (main thread only; else no limit)."""
+def file_time_limits(seconds: float) -> Iterator[Callable[[], AbstractContextManager[None]]]:
+    """For a run of files: `with file_time_limits(s) as limit:` then `with limit():` around each file's
+    parse raises FileTimeLimit in it once `seconds` have passed (main thread only; else no limit).
+
+    The SIGALRM handler is installed once for the run and restored after it; per file only the timer is
+    armed (installing the handler per file cost ~40 µs, 4 % of a parse).
+    """
     if seconds <= 0 or threading.current_thread() is not threading.main_thread():
-        yield
+        yield nullcontext
         return
-    armed = True
+    armed = False
+    message = f"parse took longer than {seconds:g} s"
 
     def expire(signum, frame):
         if armed:  # not once the block is left: the signal may arrive just after
-            raise FileTimeLimit(f"parse took longer than {seconds:g} s")
+            raise FileTimeLimit(message)
+
+    @contextmanager
+    def limit() -> Iterator[None]:
+        nonlocal armed
+        armed = True
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            armed = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        yield
+        yield limit
     finally:
-        armed = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """One block under a time limit: file_time_limits for a single use."""
+    with file_time_limits(seconds) as limit, limit():
+        yield

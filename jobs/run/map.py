@@ -35,7 +35,7 @@ from jobs.parse.frame import REJECT_BATCH_SCHEMA, RunStamp, article_table, to_ta
 from jobs.parse.record import ArticleRecord, parse_article
 from jobs.parse.templates import edges as edges_of
 from jobs.run.engine import Engine, WorkerLost
-from jobs.run.limits import DEFAULT_FILE_SECONDS, FileTimeLimit, time_limit
+from jobs.run.limits import DEFAULT_FILE_SECONDS, FileTimeLimit, file_time_limits
 from jobs.run.options import EventSink, RunOptions
 from schemas.article import RejectReason
 from schemas.raw_path import raw_file_path
@@ -91,6 +91,11 @@ class ParsedChunk:
 
 
 def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
+    with file_time_limits(job.file_seconds) as limit:
+        return _parse_chunk(job, items, limit)
+
+
+def _parse_chunk(job: Job, items: list[WorkItem], limit) -> ParsedChunk:
     articles, rejects, outcomes, edges = [], [], [], []
     for item in items:
         outcome = {"raw_path": item.raw_path, "size": item.size, "mtime_ns": item.mtime_ns}
@@ -106,7 +111,7 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
             if sha == item.known_sha256:
                 outcomes.append(outcome | {"status": FileStatus.UNCHANGED.value})
                 continue
-            record = _parse(data, item.raw_path, job.file_seconds, job.started_at, sha)
+            record = _parse(data, item.raw_path, limit, job.started_at, sha)
         except Rejected as rejected:
             if rejected.reason == RejectReason.READ_ERROR and rejected.message == item.known_read_error:
                 outcomes.append(outcome | {"status": FileStatus.UNCHANGED.value})  # retried, same failure
@@ -130,10 +135,11 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
     )
 
 
-def _parse(data: bytes, raw_path: str, seconds: float, run_time: dt.datetime, sha256: str) -> ArticleRecord:
-    """parse_article, whatever the file does to the parser: a failure is this file's reject, not the run's."""
+def _parse(data: bytes, raw_path: str, limit, run_time: dt.datetime, sha256: str) -> ArticleRecord:
+    """parse_article under `limit` (file_time_limits), whatever the file does to the parser: a failure is
+    this file's reject, not the run's."""
     try:
-        with time_limit(seconds):
+        with limit():
             return parse_article(data, raw_path, run_time, sha256)
     except Rejected:
         raise
