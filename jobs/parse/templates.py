@@ -51,6 +51,11 @@ def paragraph_key(paragraph: str) -> str:
     return hashlib.sha256(normalise(paragraph).encode("utf-8")).hexdigest()[:16]
 
 
+def text_hash(paragraph: str) -> str:
+    """The hash of a paragraph as written: what the manifest lists per article (one spelling of a key)."""
+    return hashlib.sha256(paragraph.encode("utf-8")).hexdigest()[:16]
+
+
 def edges(paragraphs: list[str]) -> list[Edge]:
     """The short paragraphs among the first and last EDGE_PARAGRAPHS, one Edge per distinct key."""
     count = len(paragraphs)
