@@ -71,6 +71,8 @@ def test_a_footer_shared_by_fifty_articles_is_stored_once(tmp_path):
     tables = {name for (name,) in rows(out, "SELECT name FROM sqlite_master WHERE type='table'")}
     assert not tables & {"edges", "pending_edges"}
     assert rows(out, "SELECT count(*) FROM pending_edge_texts") == [(0,)]
+    # The pages the run's pending rows took were given back at its commit (incremental vacuum).
+    assert rows(out, "PRAGMA auto_vacuum") == [(2,)] and rows(out, "PRAGMA freelist_count") == [(0,)]
     template = stored_templates(out)["灯塔"][key]
     assert template[2:5] == (FOOTER, ARTICLES, ARTICLES)
 

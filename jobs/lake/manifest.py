@@ -49,6 +49,10 @@ class State:
         path = manifest_file(out_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, isolation_level=None, timeout=60)
+        if not self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            # A run's `pending` rows are deleted at its commit (commit_pending): a big first run leaves as many
+            # free pages as its rows took; incremental vacuum gives them back. Settable only on a new file.
+            self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(fragments)")}
@@ -62,8 +66,9 @@ class State:
             for column in added:
                 if column.name not in have:
                     self.db.execute(add_column(table, column))
-        if legacy_edges:
-            self.db.execute("VACUUM")  # the dropped tables were most of the file: give their pages back, once
+        if legacy_edges:  # the dropped tables were most of the file: give their pages back, once
+            self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # takes effect with the VACUUM
+            self.db.execute("VACUUM")
 
     def _drop_legacy_edges(self) -> bool:
         """Drop the edge tables of manifests made before `edge_hashes` (schemas/state.py): their articles' edges
@@ -225,6 +230,8 @@ class State:
                                         [row for rows in learned.values() for row in rows.values()])
             if every_source:
                 self.db.execute("PRAGMA user_version = 0")
+        # The pages its pending rows took, back to the disk (executescript: execute frees one page, a step).
+        self.db.executescript("PRAGMA incremental_vacuum;")
         return files
 
     # -- templates (jobs/parse/templates.py) -------------------------------
