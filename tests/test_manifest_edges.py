@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import pytest
 from helpers_pipeline import REPO, article_text, manifest, read_articles, run_ingest, write_raw
 from jobs.lake.manifest import State
 from jobs.parse.templates import paragraph_key
+from jobs.run.events import KILL_AT_VARIABLE
 from jobs.run.options import RunOptions
 from jobs.run.pipeline import ingest
 
@@ -119,11 +121,13 @@ def old_code(tmp_path_factory) -> Path:
     return root
 
 
-def old_ingest(old_code: Path, raw: Path, out: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(old_code)}
+def old_ingest(old_code: Path, raw: Path, out: Path, kill_at: str | None = None) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", KILL_AT_VARIABLE)} | {"PYTHONPATH": str(old_code)}
+    if kill_at:
+        env[KILL_AT_VARIABLE] = kill_at
     done = subprocess.run([sys.executable, "-m", "jobs.cli", "ingest", "--raw-dir", str(raw), "--out-dir", str(out),
                            "--workers", "1"], cwd=old_code, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == (-signal.SIGKILL if kill_at else 0), done.stderr[-2000:]
 
 
 def test_a_manifest_with_the_per_row_edges_table_is_converted_and_seeded(old_code, tmp_path):
@@ -162,3 +166,41 @@ def test_a_manifest_with_the_per_row_edges_table_is_converted_and_seeded(old_cod
     for table in ("SELECT raw_path, edge_hashes FROM files ORDER BY raw_path", "SELECT * FROM edge_texts ORDER BY 1, 2",
                   "SELECT * FROM templates ORDER BY 1, 2"):
         assert rows(out, table) == rows(fresh, table)
+
+
+def test_a_run_of_the_old_code_killed_before_its_manifest_commit_rolls_forward_and_is_seeded(old_code, tmp_path):
+    """Its Delta commit is in the log, its outcomes and per-row edges in flight: the new code drops the old edge
+    tables on opening, recovery rolls the run forward (its articles' edges unknown), the seeding fills them,
+    and the manifest and rows equal a fresh run's."""
+    raw, out, fresh = tmp_path / "raw", tmp_path / "out", tmp_path / "fresh"
+    lighthouse(raw, count=10)
+    old_ingest(old_code, raw, out)
+    lighthouse(raw)  # 40 more, all with the footer
+    old_ingest(old_code, raw, out, kill_at="rejects_written")
+    db = sqlite3.connect(out / "_state" / "manifest.sqlite")
+    try:
+        assert db.execute("SELECT count(*) FROM pending_edges").fetchone()[0] == 3 * (ARTICLES - 10)
+
+        templates_before = db.execute("SELECT * FROM templates ORDER BY 1, 2").fetchall()
+    finally:
+        db.close()
+    assert templates_before  # the old run learned the footer from its first 10 articles
+
+    events, after_recovery = [], []
+
+    def on_event(name, data):
+        events.append((name, data))
+        if name == "recovered":  # the roll-forward knows no edges of its articles: it leaves the templates be
+            after_recovery.extend(rows(out, "SELECT * FROM templates ORDER BY 1, 2"))
+
+    report = ingest(RunOptions(raw_dir=raw, out_dir=out, workers=1), on_event)
+    assert report.exit_code == 0 and report.files_parsed == 0
+    assert [data["action"] for name, data in events if name == "recovered"] == ["rolled_forward"]
+    assert after_recovery == templates_before
+    assert ("edges_seeded", {"edges": 3 * ARTICLES}) in events
+    assert run_ingest(raw, fresh).exit_code == 0
+    for table in ("SELECT raw_path, edge_hashes FROM files ORDER BY raw_path", "SELECT * FROM edge_texts ORDER BY 1, 2",
+                  "SELECT * FROM templates ORDER BY 1, 2"):
+        assert rows(out, table) == rows(fresh, table)
+    assert [(r["raw_path"], r["text"], r["template_removed"]) for r in read_articles(out)] == \
+        [(r["raw_path"], r["text"], r["template_removed"]) for r in read_articles(fresh)]

@@ -221,7 +221,7 @@ class State:
                             " WHERE run_id=?", (run_id,))
             for table in _IN_FLIGHT:
                 self.db.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
-            if sources:
+            if sources and not self.edges_missing():  # (a run of an old manifest rolled forward: seeded next)
                 learned, unused = self._learn(None, sources, threshold or (lambda n: 0))
                 self.db.executemany("DELETE FROM edge_texts WHERE source=? AND text_hash=?", unused)
                 if threshold is not None:
