@@ -74,8 +74,9 @@ OUTCOME_SCHEMA = arrow_schema(MANIFEST_COLUMNS, drop=RUN_LEVEL_MANIFEST_COLUMNS)
 
 # In flight: what a run is doing (jobs/lake/manifest.py). `pending` streams each file's outcome in as map
 # tasks finish (the driver keeps none of it in memory); `fragments` indexes the map tasks' staged rows by
-# partition. Both belong to one run until the run's Delta commit is in the table's log and the final
-# manifest transaction moves `pending` into `files`: a later run finds them and rolls the run forward
+# partition (and `pending_edge_texts` holds the texts of its articles' edges, below). They belong to one run
+# until the run's Delta commit is in the table's log and the final manifest transaction moves `pending` into
+# `files`: a later run finds them and rolls the run forward
 # (its commit is in the log) or drops them (it is not), see jobs/run/recover.py.
 PENDING_FORGET = "forget"  # a pending status: a pruned path whose manifest row and rows go
 PENDING_COLUMNS: tuple[Column, ...] = (

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers_cli import invoke
 from helpers_pipeline import REPO, article_text, manifest, read_articles, run_ingest, write_raw
 from jobs.lake.manifest import State
 from jobs.parse.templates import paragraph_key
@@ -204,3 +205,16 @@ def test_a_run_of_the_old_code_killed_before_its_manifest_commit_rolls_forward_a
         assert rows(out, table) == rows(fresh, table)
     assert [(r["raw_path"], r["text"], r["template_removed"]) for r in read_articles(out)] == \
         [(r["raw_path"], r["text"], r["template_removed"]) for r in read_articles(fresh)]
+
+
+def test_a_source_pruned_whole_leaves_no_text_and_no_template(tmp_path):
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    lighthouse(raw, count=6)
+    write_raw(raw, "其他/a.md", article_text("Other", "2023-05-01 10:00:00", author="其他", body="<p>Only its own words.</p>"))
+    assert run_ingest(raw, out).exit_code == 0
+    assert "灯塔" in stored_templates(out)
+    shutil.rmtree(raw / "灯塔")
+    result = invoke("reprocess", "--raw-dir", raw, "--out-dir", out, "--workers", "1", "--all", "--prune", "--yes")
+    assert result.exit_code == 0, result.output
+    assert rows(out, "SELECT DISTINCT source FROM edge_texts") == [("其他",)]
+    assert stored_templates(out) == {}

@@ -10,9 +10,11 @@ them forward when its commit is in the table's log, and drops them when it is no
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -256,17 +258,18 @@ class State:
                ) -> tuple[dict[str, dict[str, tuple]], list[tuple[str, str]]]:
         """(templates_after, the (source, text_hash) of edge_texts no current article of those sources names).
 
-        Counted in Python from each current article's edge_hashes: one Counter update per article (an
-        article lists a key once, in one spelling), the spellings summed per key; dates only for the keys
-        that are templates, in a second pass over the same rows.
+        Counted in Python from each current article's edge_hashes, one source at a time (the rows come ordered
+        by source, so memory holds one source's): one Counter update per article (an article lists a key
+        once, in one spelling), the spellings' counts summed per key.
         """
         run = run_id or ""
         current = (f"SELECT source, date, edge_hashes FROM files WHERE {_ARTICLE} AND source IN ({{0}})"
                    " AND raw_path NOT IN (SELECT raw_path FROM pending WHERE run_id=:run AND status != :unchanged)"
                    " UNION ALL SELECT source, date, edge_hashes FROM pending WHERE run_id=:run AND status=:article"
-                   " AND source IN ({0})")
-        texts = ("SELECT source, text_hash, key, text FROM edge_texts WHERE source IN ({0})"
-                 " UNION ALL SELECT source, text_hash, key, text FROM pending_edge_texts WHERE run_id=:run AND source IN ({0})")
+                   " AND source IN ({0}) ORDER BY source")
+        # UNION: a spelling both committed and pending (the same key and text) comes once
+        texts = ("SELECT text_hash, key, text FROM edge_texts WHERE source=:source"
+                 " UNION SELECT text_hash, key, text FROM pending_edge_texts WHERE run_id=:run AND source=:source")
         learned: dict[str, dict[str, tuple]] = {}
         unused: list[tuple[str, str]] = []
         sources = sorted(set(sources))
@@ -275,47 +278,60 @@ class State:
             names = {f"s{i}": source for i, source in enumerate(chunk)}
             marks = ",".join(f":s{i}" for i in range(len(chunk)))
             params = {"run": run, "unchanged": FileStatus.UNCHANGED.value, "article": FileStatus.ARTICLE.value, **names}
-            rows = self.db.execute(current.format(marks), params).fetchall()
-            totals: Counter[str] = Counter()
-            counts: dict[str, Counter[str]] = {source: Counter() for source in chunk}
-            for source, _, hashes in rows:
-                totals[source] += 1
-                if hashes:
-                    counts[source].update(hashes.split())
-            keys: dict[str, dict[str, list]] = {}  # source -> key -> [articles, smallest text, its spellings]
-            for source, spelling, key, text in self.db.execute(texts.format(marks), params):
-                found = counts[source][spelling]
-                if not found:
-                    unused.append((source, spelling))
-                    continue
-                by_key = keys.setdefault(source, {})
-                entry = by_key.get(key)
-                if entry is None:
-                    by_key[key] = [found, text, {spelling}]
-                elif spelling not in entry[2]:  # a spelling both committed and pending counts once
-                    entry[0] += found
-                    entry[1] = min(entry[1], text)
-                    entry[2].add(spelling)
-            template_of: dict[str, dict[str, str]] = {}  # source -> spelling -> key, of the template keys
-            for source, by_key in keys.items():
-                need = threshold(totals[source])
-                for key, (articles, _, spellings) in by_key.items():
-                    if articles >= 2 and articles >= need:
-                        template_of.setdefault(source, {}).update(dict.fromkeys(spellings, key))
-            dates: dict[tuple[str, str], list] = {}
-            for source, date, hashes in rows:
-                spellings = template_of.get(source)
-                if not spellings or not hashes or date is None:
-                    continue
-                for spelling in spellings.keys() & hashes.split():
-                    seen = dates.setdefault((source, spellings[spelling]), [date, date])
-                    seen[0], seen[1] = min(seen[0], date), max(seen[1], date)
-            for source in sorted(template_of):
-                for key in sorted(set(template_of[source].values())):
-                    articles, text, _ = keys[source][key]
-                    first, last = dates.get((source, key), (None, None))
-                    learned.setdefault(source, {})[key] = (source, key, text, articles, totals[source], first, last)
+            seen = set()
+            for source, group in itertools.groupby(self.db.execute(current.format(marks), params), key=itemgetter(0)):
+                seen.add(source)
+                rows = [(date, hashes.split() if hashes else ()) for _, date, hashes in group]
+                found, gone = self._learn_source(source, rows, self.db.execute(texts, {"run": run, "source": source}),
+                                                 threshold)
+                if found:
+                    learned[source] = found
+                unused += gone
+            for source in set(chunk) - seen:  # no current article: none of its texts is named any more
+                unused += [(source, spelling) for (spelling, _, _) in self.db.execute(texts, {"run": run, "source": source})]
         return learned, unused
+
+    @staticmethod
+    def _learn_source(source: str, rows: list[tuple], texts: Iterable[tuple], threshold: Threshold
+                      ) -> tuple[dict[str, tuple], list[tuple[str, str]]]:
+        """One source's template from its current articles' (date, edge hashes) and its texts (text_hash, key, text)."""
+        counts: Counter[str] = Counter()
+        for _, hashes in rows:
+            counts.update(hashes)
+        keys: dict[str, list] = {}  # key -> [articles, smallest text]
+        key_of: dict[str, str] = {}  # spelling -> key, of the spellings current articles have
+        unused = []
+        for spelling, key, text in texts:
+            found = counts[spelling]
+            if not found:
+                unused.append((source, spelling))
+                continue
+            key_of[spelling] = key
+            entry = keys.get(key)
+            if entry is None:
+                keys[key] = [found, text]
+            else:
+                entry[0] += found
+                entry[1] = min(entry[1], text)
+        need = max(2, threshold(len(rows)))
+        template = {key for key, (articles, _) in keys.items() if articles >= need}
+        if not template:
+            return {}, unused
+        dates: dict[str, list] = {}
+        for date, hashes in rows:
+            if date is None:
+                continue
+            for spelling in hashes:
+                key = key_of.get(spelling)
+                if key in template:
+                    seen = dates.setdefault(key, [date, date])
+                    seen[0], seen[1] = min(seen[0], date), max(seen[1], date)
+        found = {}
+        for key in sorted(template):
+            articles, text = keys[key]
+            first, last = dates.get(key, (None, None))
+            found[key] = (source, key, text, articles, len(rows), first, last)
+        return found, unused
 
     def stored_templates(self, sources: Iterable[str] | None = None) -> dict[str, dict[str, tuple]]:
         """Per source, {key: row} of the templates table (every source when `sources` is None)."""

@@ -136,7 +136,7 @@ class Learned(NamedTuple):
 def learn_counted(paragraphs_by_source: dict[str, list[list[str]]], share: float = MIN_SHARE) -> dict[str, dict[str, Learned]]:
     """Each source's template paragraphs with their counts, from all its articles' paragraphs.
 
-    The in-memory twin of the manifest's SQL (jobs/lake/manifest.py `templates_after`), for a raw dir
+    The in-memory twin of the manifest's count (jobs/lake/manifest.py `templates_after`), for a raw dir
     read at once (`articles report`, `articles review`, bench/boilerplate_eval.py): the same counts, the same threshold.
     """
     learned: dict[str, dict[str, Learned]] = {}
