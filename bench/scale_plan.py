@@ -96,7 +96,7 @@ def outcomes(listed) -> pa.Table:
         "mtime_ns": [f.mtime_ns for f in listed], "sha256": ["0" * 64] * count,
         "status": [FileStatus.ARTICLE.value] * count, "article_id": [f"{i:032x}" for i in range(count)],
         "source": [f.raw_path.split("/", 1)[0] for f in listed], "date": [today] * count,
-        "reject_reason": [None] * count, "reject_message": [None] * count,
+        "reject_reason": [None] * count, "reject_message": [None] * count, "edge_hashes": [""] * count,
     }
     return pa.Table.from_pydict({name: columns[name] for name in OUTCOME_SCHEMA.names}, schema=OUTCOME_SCHEMA)
 

@@ -61,6 +61,9 @@ MANIFEST_COLUMNS: tuple[Column, ...] = (
     Column("parser_version", pa.string(), "Parser version that produced the outcome.", nullable=False),
     Column("run_id", pa.string(), "Run that recorded the outcome.", nullable=False),
     Column("updated_at", pa.string(), "When the outcome was recorded (ISO 8601, UTC).", nullable=False),
+    Column("edge_hashes", pa.string(), "The article's short edge paragraphs, for its source's template: the hash of each"
+           " one's text as written (`edge_texts`), space-separated; empty when it has none; null for a reject, and"
+           " for an article whose edges are not known yet (seeded from its row by the next run)."),
 )
 MANIFEST_KEY = "raw_path"
 # Set by the run that records an outcome, not by the worker that computes it.
@@ -71,8 +74,9 @@ OUTCOME_SCHEMA = arrow_schema(MANIFEST_COLUMNS, drop=RUN_LEVEL_MANIFEST_COLUMNS)
 
 # In flight: what a run is doing (jobs/lake/manifest.py). `pending` streams each file's outcome in as map
 # tasks finish (the driver keeps none of it in memory); `fragments` indexes the map tasks' staged rows by
-# partition. Both belong to one run until the run's Delta commit is in the table's log and the final
-# manifest transaction moves `pending` into `files`: a later run finds them and rolls the run forward
+# partition (and `pending_edge_texts` holds the texts of its articles' edges, below). They belong to one run
+# until the run's Delta commit is in the table's log and the final manifest transaction moves `pending` into
+# `files`: a later run finds them and rolls the run forward
 # (its commit is in the log) or drops them (it is not), see jobs/run/recover.py.
 PENDING_FORGET = "forget"  # a pending status: a pruned path whose manifest row and rows go
 PENDING_COLUMNS: tuple[Column, ...] = (
@@ -89,19 +93,21 @@ FRAGMENT_COLUMNS: tuple[Column, ...] = (
 )
 
 # A source's template is learned from the short paragraphs at the edges of its articles (jobs/parse/templates.py):
-# `edges` keeps them per current article file, maintained like `files` (a run's stream in as `pending_edges` and
-# move in at its manifest commit; a superseded or forgotten file loses its own); `templates` is what they make.
-EDGE_COLUMNS: tuple[Column, ...] = (
-    Column("raw_path", pa.string(), "Article file whose edge the paragraph is.", nullable=False),
-    Column("source", pa.string(), "The article's source.", nullable=False),
-    Column("key", pa.string(), "Hash of the normalised paragraph.", nullable=False),
+# each article's `files` row lists them (`edge_hashes`, replaced with its outcome), and `edge_texts` holds each
+# spelling once per source (its paragraph key and text), so the manifest stores a paragraph shared by thousands
+# of articles once. A run's new spellings wait in `pending_edge_texts` (one row per spelling per run) and move in
+# at its manifest commit, which also deletes the spellings no current article of a changed source has any more.
+# A spelling (not the key) is what an article names: the template's text is the smallest spelling a current
+# article has, and only spellings can tell when one goes. `templates` is what they make.
+EDGE_TEXT_COLUMNS: tuple[Column, ...] = (
+    Column("source", pa.string(), "The source whose articles have the paragraph at an edge.", nullable=False),
+    Column("text_hash", pa.string(), "Hash of the paragraph as written (what `files.edge_hashes` lists).", nullable=False),
+    Column("key", pa.string(), "Hash of the normalised paragraph (jobs/parse/templates.py paragraph_key).", nullable=False),
     Column("text", pa.string(), "The paragraph as written.", nullable=False),
-    Column("at_start", pa.int64(), "1 when among the first 5 paragraphs.", nullable=False),
-    Column("at_end", pa.int64(), "1 when among the last 5 paragraphs.", nullable=False),
 )
-PENDING_EDGE_COLUMNS: tuple[Column, ...] = (
-    Column("run_id", pa.string(), "Run that parsed the file.", nullable=False),
-    *EDGE_COLUMNS,
+PENDING_EDGE_TEXT_COLUMNS: tuple[Column, ...] = (
+    Column("run_id", pa.string(), "Run that parsed the articles.", nullable=False),
+    *EDGE_TEXT_COLUMNS,
 )
 STORED_TEMPLATE_COLUMNS: tuple[Column, ...] = (
     Column("source", pa.string(), "Source.", nullable=False),
@@ -125,8 +131,11 @@ def _sqlite_type(column: Column) -> str:
     return "TEXT"  # strings, and dates and timestamps as ISO 8601 text
 
 
-def sqlite_table(name: str, columns: tuple[Column, ...], key: str, checks: dict[str, tuple[str, ...]] | None = None) -> str:
-    """CREATE TABLE for `columns`: NOT NULL from the schema, the key, CHECKs for closed value sets."""
+def sqlite_table(name: str, columns: tuple[Column, ...], key: str, checks: dict[str, tuple[str, ...]] | None = None,
+                 primary_key: tuple[str, ...] = ()) -> str:
+    """CREATE TABLE for `columns`: NOT NULL from the schema, the key, CHECKs for closed value sets.
+
+    A composite `primary_key` makes a WITHOUT ROWID table: the rows are stored in the key's b-tree, once."""
     checks = checks or {}
     lines = []
     for column in columns:
@@ -138,7 +147,10 @@ def sqlite_table(name: str, columns: tuple[Column, ...], key: str, checks: dict[
         if column.name in checks:
             line += f" CHECK ({column.name} IN ({', '.join(repr(v) for v in checks[column.name])}))"
         lines.append(line)
-    return f"CREATE TABLE IF NOT EXISTS {name} (\n" + ",\n".join(lines) + "\n);"
+    if primary_key:
+        lines.append(f"    PRIMARY KEY ({', '.join(primary_key)})")
+    suffix = " WITHOUT ROWID" if primary_key else ""
+    return f"CREATE TABLE IF NOT EXISTS {name} (\n" + ",\n".join(lines) + f"\n){suffix};"
 
 
 MANIFEST_DDL = "\n".join([
@@ -151,11 +163,8 @@ MANIFEST_DDL = "\n".join([
     "CREATE INDEX IF NOT EXISTS pending_run ON pending (run_id, raw_path);",
     sqlite_table("fragments", FRAGMENT_COLUMNS, ""),
     "CREATE INDEX IF NOT EXISTS fragments_partition ON fragments (run_id, source, month);",
-    sqlite_table("edges", EDGE_COLUMNS, ""),
-    "CREATE INDEX IF NOT EXISTS edges_path ON edges (raw_path);",
-    "CREATE INDEX IF NOT EXISTS edges_source ON edges (source, key);",
-    sqlite_table("pending_edges", PENDING_EDGE_COLUMNS, ""),
-    "CREATE INDEX IF NOT EXISTS pending_edges_run ON pending_edges (run_id, raw_path);",
+    sqlite_table("edge_texts", EDGE_TEXT_COLUMNS, "", primary_key=("source", "text_hash")),
+    sqlite_table("pending_edge_texts", PENDING_EDGE_TEXT_COLUMNS, "", primary_key=("run_id", "source", "text_hash")),
     sqlite_table("templates", STORED_TEMPLATE_COLUMNS, ""),
     "CREATE INDEX IF NOT EXISTS templates_source ON templates (source);",
 ])
@@ -165,3 +174,16 @@ LEGACY_STATE_DDL = """
 DROP TABLE IF EXISTS inflight_partitions;
 DROP TABLE IF EXISTS emptied_partitions;
 """
+# The edge paragraphs stored one row per article and paragraph (before `edge_hashes` and `edge_texts`): dropped on
+# opening, so the articles' edges are missing and the next run seeds them from the table's rows (after recovery,
+# which rolls a run in flight forward without them or drops it). Columns added since, for manifests made before.
+LEGACY_EDGE_TABLES = ("pending_edges", "edges")
+ADDED_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "files": tuple(c for c in MANIFEST_COLUMNS if c.name == "edge_hashes"),
+    "pending": tuple(c for c in PENDING_COLUMNS if c.name == "edge_hashes"),
+}
+
+
+def add_column(table: str, column: Column) -> str:
+    """ALTER TABLE adding a nullable column (last, as the DDL above has it)."""
+    return f"ALTER TABLE {table} ADD COLUMN {column.name} {_sqlite_type(column)}"

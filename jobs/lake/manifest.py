@@ -10,16 +10,19 @@ them forward when its commit is in the table's log, and drops them when it is no
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from operator import itemgetter
 from pathlib import Path
 
 import pyarrow as pa
 
 from jobs.lake.paths import manifest_file
 from schemas.article import RUN_COLUMNS, RejectReason
-from schemas.state import (FRAGMENT_COLUMNS, LEGACY_STATE_DDL, MANIFEST_COLUMNS, MANIFEST_DDL, PENDING_COLUMNS, PENDING_FORGET,
-                           RUN_METRICS, FileStatus, RunStatus)
+from schemas.state import (ADDED_COLUMNS, FRAGMENT_COLUMNS, LEGACY_EDGE_TABLES, LEGACY_STATE_DDL, MANIFEST_COLUMNS, MANIFEST_DDL,
+                           PENDING_COLUMNS, PENDING_FORGET, RUN_METRICS, FileStatus, RunStatus, add_column)
 
 
 
@@ -27,6 +30,7 @@ Threshold = Callable[[int], int]  # a source's article count -> the articles a t
 _ARTICLE = f"status='{FileStatus.ARTICLE}'"
 _RELEARN_ALL = 1  # PRAGMA user_version while seeded edges wait for a commit to learn every source's template
 _REJECT = f"status='{FileStatus.REJECT}'"
+_IN_FLIGHT = ("pending", "fragments", "pending_edge_texts")  # a run's rows until its manifest commit
 _FINISH_RUN = ("UPDATE runs SET finished_at=?, status=?, exit_code=?, "
                + ", ".join(f"{name}=?" for name in RUN_METRICS) + " WHERE run_id=?")
 
@@ -36,13 +40,35 @@ class State:
         path = manifest_file(out_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, isolation_level=None, timeout=60)
+        if not self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            # A run's `pending` rows are deleted at its commit (commit_pending): a big first run leaves as many
+            # free pages as its rows took; incremental vacuum gives them back. Settable only on a new file.
+            self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(fragments)")}
         if "date" in columns:  # the day-partitioned layout's staging index (empty between runs)
             self.db.execute("DROP TABLE fragments")
         self.db.executescript(LEGACY_STATE_DDL)
+        legacy_edges = self._drop_legacy_edges()
         self.db.executescript(MANIFEST_DDL)
+        for table, added in ADDED_COLUMNS.items():
+            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            for column in added:
+                if column.name not in have:
+                    self.db.execute(add_column(table, column))
+        if legacy_edges:  # the dropped tables were most of the file: give their pages back, once
+            self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # takes effect with the VACUUM
+            self.db.execute("VACUUM")
+
+    def _drop_legacy_edges(self) -> bool:
+        """Drop the edge tables of manifests made before `edge_hashes` (schemas/state.py): their articles' edges
+        are then missing (edges_missing), and the next run seeds them from the table's rows."""
+        tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        legacy = [name for name in LEGACY_EDGE_TABLES if name in tables]
+        for name in legacy:
+            self.db.execute(f"DROP TABLE {name}")
+        return bool(legacy)
 
     def close(self) -> None:
         self.db.close()
@@ -143,16 +169,17 @@ class State:
 
     # -- in flight (see schemas/state.py) ------------------------------------
     def add_pending(self, run_id: str, outcomes: pa.Table, fragments: list[tuple] = (), edges: list[tuple] = ()) -> None:
-        """Stream one map task's outcomes (its fragment index, its articles' edge paragraphs) in."""
-        names = [c.name for c in PENDING_COLUMNS[1:]]
-        rows = [(run_id, *(_sql_value(r.get(n)) for n in names)) for r in outcomes.to_pylist()]
+        """Stream one map task's outcomes (its fragment index, the texts of its articles' edge paragraphs:
+        (source, text_hash, key, text)) in."""
+        names = [c.name for c in PENDING_COLUMNS]
+        rows = [(run_id, *(_sql_value(r.get(n)) for n in names[1:])) for r in outcomes.to_pylist()]
         self.db.execute("PRAGMA synchronous=NORMAL")  # the marker's FULL commit makes these durable
         with self._transaction():
-            self.db.executemany(f"INSERT INTO pending VALUES ({', '.join('?' * len(PENDING_COLUMNS))})", rows)
+            self.db.executemany(f"INSERT INTO pending ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", rows)
             self.db.executemany(f"INSERT INTO fragments VALUES ({', '.join('?' * len(FRAGMENT_COLUMNS))})",
                                 [(run_id, s, _sql_value(d), f, b, n) for s, d, f, b, n in fragments])
-            self.db.executemany("INSERT INTO pending_edges VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                [(run_id, p, s, k, t, int(a), int(e)) for p, s, k, t, a, e in edges])
+            self.db.executemany("INSERT OR IGNORE INTO pending_edge_texts VALUES (?, ?, ?, ?, ?)",
+                                [(run_id, *edge) for edge in edges])
         self.db.execute("PRAGMA synchronous=FULL")
 
     def add_forgotten(self, run_id: str, raw_paths: Iterable[str]) -> None:
@@ -191,7 +218,7 @@ class State:
     def drop_run(self, run_id: str) -> None:
         """Forget what a run left in flight (its Delta commit never happened)."""
         with self._transaction():
-            for table in ("pending", "fragments", "pending_edges"):
+            for table in _IN_FLIGHT:
                 self.db.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
 
     def rejects_after(self, run_id: str, rejected_at: dt.datetime) -> pa.Table:
@@ -208,15 +235,18 @@ class State:
     def edges_missing(self) -> bool:
         """Articles are known but none of their edge paragraphs: the templates cannot be learned."""
         return bool(self.db.execute(f"SELECT EXISTS (SELECT 1 FROM files WHERE {_ARTICLE})"
-                                    " AND NOT EXISTS (SELECT 1 FROM edges)").fetchone()[0])
+                                    f" AND NOT EXISTS (SELECT 1 FROM files WHERE {_ARTICLE} AND edge_hashes IS NOT NULL)").fetchone()[0])
 
-    def seed_edges(self, edges: list[tuple]) -> None:
-        """The edges of the dataset's rows, (raw_path, source, key, text, at_start, at_end); every source's
-        template is then learned again by the next commit (relearn_pending), whatever it changes."""
+    def seed_edges(self, edge_hashes: Iterable[tuple[str, str]], texts: Iterable[tuple]) -> None:
+        """The edges of the dataset's rows: (raw_path, edge_hashes) per article file, and their texts (source,
+        text_hash, key, text); every source's template is then learned again by the next commit
+        (relearn_pending), whatever it changes. An article file the rows do not name is left with none."""
         with self._transaction():
-            self.db.execute("DELETE FROM edges")
-            self.db.executemany("INSERT INTO edges VALUES (?, ?, ?, ?, ?, ?)",
-                                [(p, s, k, t, int(a), int(e)) for p, s, k, t, a, e in edges])
+            self.db.execute(f"UPDATE files SET edge_hashes='' WHERE {_ARTICLE}")
+            self.db.executemany(f"UPDATE files SET edge_hashes=? WHERE raw_path=? AND {_ARTICLE}",
+                                [(hashes, raw_path) for raw_path, hashes in edge_hashes])
+            self.db.execute("DELETE FROM edge_texts")
+            self.db.executemany("INSERT OR IGNORE INTO edge_texts VALUES (?, ?, ?, ?)", texts)
             self.db.execute(f"PRAGMA user_version = {_RELEARN_ALL}")
 
     def relearn_pending(self) -> bool:
@@ -230,18 +260,15 @@ class State:
                        threshold: Threshold | None = None, every_source: bool = False) -> int:
         """Every outcome of the run into `files`, in one transaction that also ends it being in flight.
 
-        Its articles' edge paragraphs replace those of the files they supersede, and the templates of the
-        sources it changed are learned again with `threshold` (the same as the run used: templates_after).
+        Its articles' edge hashes come with their rows and its new edge texts join `edge_texts`; the texts no
+        current article of a source it changed has any more go, and the templates of those sources are
+        learned again with `threshold` (the same as the run used: templates_after).
         """
         names = [c.name for c in MANIFEST_COLUMNS]
         selected = ", ".join("?" if n in ("parser_version", "updated_at") else n for n in names)
         with self._transaction():
             sources = self.changed_sources(run_id) | (self.article_sources() if every_source else set())
             files = self.db.execute("SELECT count(*) FROM pending WHERE run_id=?", (run_id,)).fetchone()[0]
-            self.db.execute("DELETE FROM edges WHERE raw_path IN (SELECT raw_path FROM pending WHERE run_id=? AND status != ?)",
-                            (run_id, FileStatus.UNCHANGED.value))
-            self.db.execute("INSERT INTO edges SELECT raw_path, source, key, text, at_start, at_end FROM pending_edges"
-                            " WHERE run_id=?", (run_id,))
             self.db.execute("DELETE FROM files WHERE raw_path IN (SELECT raw_path FROM pending WHERE run_id=? AND status=?)",
                             (run_id, PENDING_FORGET))
             self.db.execute("UPDATE files SET size=p.size, mtime_ns=p.mtime_ns FROM pending p"
@@ -250,15 +277,21 @@ class State:
             self.db.execute(f"INSERT OR REPLACE INTO files ({', '.join(names)}) SELECT {selected} FROM pending"
                             " WHERE run_id=? AND status IN (?, ?)",
                             (parser_version, when.isoformat(), run_id, FileStatus.ARTICLE.value, FileStatus.REJECT.value))
-            for table in ("pending", "fragments", "pending_edges"):
+            self.db.execute("INSERT OR IGNORE INTO edge_texts SELECT source, text_hash, key, text FROM pending_edge_texts"
+                            " WHERE run_id=?", (run_id,))
+            for table in _IN_FLIGHT:
                 self.db.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
-            if threshold is not None and sources:
-                learned = self.templates_after(None, sources, threshold)
-                self._delete_in("DELETE FROM templates WHERE source IN ({})", sorted(sources))
-                self.db.executemany("INSERT INTO templates VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                    [row for rows in learned.values() for row in rows.values()])
+            if sources and not self.edges_missing():  # (a run of an old manifest rolled forward: seeded next)
+                learned, unused = self._learn(None, sources, threshold or (lambda n: 0))
+                self.db.executemany("DELETE FROM edge_texts WHERE source=? AND text_hash=?", unused)
+                if threshold is not None:
+                    self._delete_in("DELETE FROM templates WHERE source IN ({})", sorted(sources))
+                    self.db.executemany("INSERT INTO templates VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                        [row for rows in learned.values() for row in rows.values()])
             if every_source:
                 self.db.execute("PRAGMA user_version = 0")
+        # The pages its pending rows took, back to the disk (executescript: execute frees one page, a step).
+        self.db.executescript("PRAGMA incremental_vacuum;")
         return files
 
     # -- templates (jobs/parse/templates.py) -------------------------------
@@ -274,32 +307,89 @@ class State:
         """Per source, {key: (source, key, text, articles, source_articles, first_seen, last_seen)} of its
         template once `run_id`'s outcomes are committed (None: as committed now).
 
-        A key is a template when at least threshold(source_articles) of the source's articles have it at an edge.
+        A key is a template when at least threshold(source_articles) of the source's articles have it at an
+        edge; its text is the smallest spelling they have, its dates the earliest and latest of theirs.
+        """
+        return self._learn(run_id, sources, threshold)[0]
+
+    def _learn(self, run_id: str | None, sources: Iterable[str], threshold: Threshold
+               ) -> tuple[dict[str, dict[str, tuple]], list[tuple[str, str]]]:
+        """(templates_after, the (source, text_hash) of edge_texts no current article of those sources names).
+
+        Counted in Python from each current article's edge_hashes, one source at a time (the rows come ordered
+        by source, so memory holds one source's): one Counter update per article (an article lists a key
+        once, in one spelling), the spellings' counts summed per key.
         """
         run = run_id or ""
-        current = (f"SELECT raw_path, source, date FROM files WHERE {_ARTICLE} AND source IN ({{0}})"
+        current = (f"SELECT source, date, edge_hashes FROM files WHERE {_ARTICLE} AND source IN ({{0}})"
                    " AND raw_path NOT IN (SELECT raw_path FROM pending WHERE run_id=:run AND status != :unchanged)"
-                   " UNION ALL SELECT raw_path, source, date FROM pending WHERE run_id=:run AND status=:article"
-                   " AND source IN ({0})")
-        edges = ("SELECT raw_path, key, text FROM edges WHERE source IN ({0})"
-                 " AND raw_path NOT IN (SELECT raw_path FROM pending WHERE run_id=:run AND status != :unchanged)"
-                 " UNION ALL SELECT raw_path, key, text FROM pending_edges WHERE run_id=:run AND source IN ({0})")
+                   " UNION ALL SELECT source, date, edge_hashes FROM pending WHERE run_id=:run AND status=:article"
+                   " AND source IN ({0}) ORDER BY source")
+        # UNION: a spelling both committed and pending (the same key and text) comes once
+        texts = ("SELECT text_hash, key, text FROM edge_texts WHERE source=:source"
+                 " UNION SELECT text_hash, key, text FROM pending_edge_texts WHERE run_id=:run AND source=:source")
         learned: dict[str, dict[str, tuple]] = {}
+        unused: list[tuple[str, str]] = []
         sources = sorted(set(sources))
         for start in range(0, len(sources), 500):
             chunk = sources[start:start + 500]
             names = {f"s{i}": source for i, source in enumerate(chunk)}
             marks = ",".join(f":s{i}" for i in range(len(chunk)))
             params = {"run": run, "unchanged": FileStatus.UNCHANGED.value, "article": FileStatus.ARTICLE.value, **names}
-            sql = (f"WITH cur AS ({current.format(marks)}), e AS ({edges.format(marks)}),"
-                   " totals AS (SELECT source, count(*) AS n FROM cur GROUP BY source)"
-                   " SELECT c.source, e.key, min(e.text), count(*), t.n, min(c.date), max(c.date)"
-                   " FROM e JOIN cur c ON c.raw_path = e.raw_path JOIN totals t ON t.source = c.source"
-                   " GROUP BY c.source, e.key HAVING count(*) >= 2 ORDER BY c.source, e.key")
-            for row in self.db.execute(sql, params):
-                if row[3] >= threshold(row[4]):
-                    learned.setdefault(row[0], {})[row[1]] = row
-        return learned
+            seen = set()
+            for source, group in itertools.groupby(self.db.execute(current.format(marks), params), key=itemgetter(0)):
+                seen.add(source)
+                rows = [(date, hashes.split() if hashes else ()) for _, date, hashes in group]
+                found, gone = self._learn_source(source, rows, self.db.execute(texts, {"run": run, "source": source}),
+                                                 threshold)
+                if found:
+                    learned[source] = found
+                unused += gone
+            for source in set(chunk) - seen:  # no current article: none of its texts is named any more
+                unused += [(source, spelling) for (spelling, _, _) in self.db.execute(texts, {"run": run, "source": source})]
+        return learned, unused
+
+    @staticmethod
+    def _learn_source(source: str, rows: list[tuple], texts: Iterable[tuple], threshold: Threshold
+                      ) -> tuple[dict[str, tuple], list[tuple[str, str]]]:
+        """One source's template from its current articles' (date, edge hashes) and its texts (text_hash, key, text)."""
+        counts: Counter[str] = Counter()
+        for _, hashes in rows:
+            counts.update(hashes)
+        keys: dict[str, list] = {}  # key -> [articles, smallest text]
+        key_of: dict[str, str] = {}  # spelling -> key, of the spellings current articles have
+        unused = []
+        for spelling, key, text in texts:
+            found = counts[spelling]
+            if not found:
+                unused.append((source, spelling))
+                continue
+            key_of[spelling] = key
+            entry = keys.get(key)
+            if entry is None:
+                keys[key] = [found, text]
+            else:
+                entry[0] += found
+                entry[1] = min(entry[1], text)
+        need = max(2, threshold(len(rows)))
+        template = {key for key, (articles, _) in keys.items() if articles >= need}
+        if not template:
+            return {}, unused
+        dates: dict[str, list] = {}
+        for date, hashes in rows:
+            if date is None:
+                continue
+            for spelling in hashes:
+                key = key_of.get(spelling)
+                if key in template:
+                    seen = dates.setdefault(key, [date, date])
+                    seen[0], seen[1] = min(seen[0], date), max(seen[1], date)
+        found = {}
+        for key in sorted(template):
+            articles, text = keys[key]
+            first, last = dates.get(key, (None, None))
+            found[key] = (source, key, text, articles, len(rows), first, last)
+        return found, unused
 
     def stored_templates(self, sources: Iterable[str] | None = None) -> dict[str, dict[str, tuple]]:
         """Per source, {key: row} of the templates table (every source when `sources` is None)."""

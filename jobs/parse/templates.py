@@ -51,6 +51,11 @@ def paragraph_key(paragraph: str) -> str:
     return hashlib.sha256(normalise(paragraph).encode("utf-8")).hexdigest()[:16]
 
 
+def text_hash(paragraph: str) -> str:
+    """The hash of a paragraph as written: what the manifest lists per article (one spelling of a key)."""
+    return hashlib.sha256(paragraph.encode("utf-8")).hexdigest()[:16]
+
+
 def edges(paragraphs: list[str]) -> list[Edge]:
     """The short paragraphs among the first and last EDGE_PARAGRAPHS, one Edge per distinct key."""
     count = len(paragraphs)
@@ -131,7 +136,7 @@ class Learned(NamedTuple):
 def learn_counted(paragraphs_by_source: dict[str, list[list[str]]], share: float = MIN_SHARE) -> dict[str, dict[str, Learned]]:
     """Each source's template paragraphs with their counts, from all its articles' paragraphs.
 
-    The in-memory twin of the manifest's SQL (jobs/lake/manifest.py `templates_after`), for a raw dir
+    The in-memory twin of the manifest's count (jobs/lake/manifest.py `templates_after`), for a raw dir
     read at once (`articles report`, `articles review`, bench/boilerplate_eval.py): the same counts, the same threshold.
     """
     learned: dict[str, dict[str, Learned]] = {}

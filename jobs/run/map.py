@@ -34,6 +34,7 @@ from jobs.parse import PARSER_VERSION
 from jobs.parse.frame import REJECT_BATCH_SCHEMA, RunStamp, article_table, to_table
 from jobs.parse.record import ArticleRecord, parse_article
 from jobs.parse.templates import edges as edges_of
+from jobs.parse.templates import text_hash
 from jobs.run.engine import Engine, WorkerLost
 from jobs.run.limits import DEFAULT_FILE_SECONDS, FileTimeLimit, file_time_limits
 from jobs.run.options import EventSink, RunOptions
@@ -87,7 +88,7 @@ class ParsedChunk:
     articles: pa.Table
     rejects: pa.Table
     outcomes: pa.Table
-    edges: list[tuple] = ()  # (raw_path, source, key, text, at_start, at_end): the short paragraphs at each article's edges
+    edges: list[tuple] = ()  # (source, text_hash, key, text) of the articles' short edge paragraphs, each spelling once
 
 
 def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
@@ -96,7 +97,7 @@ def parse_chunk(job: Job, items: list[WorkItem]) -> ParsedChunk:
 
 
 def _parse_chunk(job: Job, items: list[WorkItem], limit) -> ParsedChunk:
-    articles, rejects, outcomes, edges = [], [], [], []
+    articles, rejects, outcomes, edges = [], [], [], {}
     for item in items:
         outcome = {"raw_path": item.raw_path, "size": item.size, "mtime_ns": item.mtime_ns}
         try:
@@ -125,13 +126,17 @@ def _parse_chunk(job: Job, items: list[WorkItem], limit) -> ParsedChunk:
             outcomes.append(outcome | {"status": FileStatus.REJECT.value, "reject_reason": rejected.reason, "reject_message": rejected.message})
             continue
         articles.append(record)
-        edges.extend((record.raw_path, record.source, *edge) for edge in edges_of(record.paragraphs))
-        outcomes.append(outcome | {"status": FileStatus.ARTICLE.value, "article_id": record.article_id, "source": record.source, "date": record.date})
+        hashes = []
+        for edge in edges_of(record.paragraphs):
+            hashes.append(spelling := text_hash(edge.text))
+            edges[(record.source, spelling)] = (record.source, spelling, edge.key, edge.text)
+        outcomes.append(outcome | {"status": FileStatus.ARTICLE.value, "article_id": record.article_id, "source": record.source,
+                                   "date": record.date, "edge_hashes": " ".join(hashes)})
     return ParsedChunk(
         article_table(articles, RunStamp(ingested_at=job.started_at, parser_version=PARSER_VERSION, run_id=job.run_id)),
         to_table(rejects, REJECT_BATCH_SCHEMA),
         to_table(outcomes, OUTCOME_SCHEMA),
-        edges,
+        list(edges.values()),
     )
 
 
@@ -203,7 +208,7 @@ class MapResult:
     outcomes: pa.Table  # one row per file (for the manifest): small
     fragment: str | None  # Arrow IPC file of this chunk's article rows, one record batch per partition
     partitions: list[tuple[str, str | None, int, int]]  # (source, month, batch index, rows)
-    edges: list[tuple] = ()  # ParsedChunk.edges: what the driver learns the sources' templates from
+    edges: list[tuple] = ()  # ParsedChunk.edges: the texts of the edge paragraphs the outcomes list (`edge_hashes`)
 
 
 def map_chunks(engine: Engine, job: Job, chunks: Iterable[tuple[int, list[WorkItem]]]) -> Iterator[MapResult]:

@@ -92,8 +92,11 @@ def apply_template(table: pa.Table, keys: frozenset[str], fresh: Collection[str]
 def seed_edges_from_table(state: State, table: ArticlesTable) -> int:
     """Fill the manifest's edges from the table's rows (their paragraphs as parsed: `paragraphs` with
     `template_removed` put back) when articles are known without them: a dataset migrated from the layout
-    before the table, a manifest rebuilt from the dataset. The rows (edges) seeded."""
-    edges: list[tuple] = []
+    before the table, a manifest rebuilt from the dataset, a manifest of the per-row `edges` table. The
+    edges (article and paragraph) seeded."""
+    hashes: list[tuple[str, str]] = []
+    texts: dict[tuple[str, str], tuple] = {}
+    seeded = 0
     for live in table.live_files():
         rows = read_data_files(table.layout, (live.source, live.month), [live.relative])
         if rows is None:
@@ -101,6 +104,11 @@ def seed_edges_from_table(state: State, table: ArticlesTable) -> int:
         for raw_path, kept, removed in zip(rows.column("raw_path").to_pylist(), rows.column("paragraphs").to_pylist(),
                                            rows.column("template_removed").to_pylist()):
             parsed = templates.reinsert(kept, [(r["position"], r["text"]) for r in removed or ()])
-            edges.extend((raw_path, live.source, *edge) for edge in templates.edges(parsed))
-    state.seed_edges(edges)
-    return len(edges)
+            spellings = []
+            for edge in templates.edges(parsed):
+                spellings.append(spelling := templates.text_hash(edge.text))
+                texts[(live.source, spelling)] = (live.source, spelling, edge.key, edge.text)
+            hashes.append((raw_path, " ".join(spellings)))
+            seeded += len(spellings)
+    state.seed_edges(hashes, texts.values())
+    return seeded
