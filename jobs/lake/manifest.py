@@ -73,7 +73,6 @@ class State:
     def close(self) -> None:
         self.db.close()
 
-    # -- files -------------------------------------------------------------
     # -- the plan's listing and work (TEMP tables: on disk, this connection's own) --------------------
     # An ingest compares the raw dir's listing with `files` here, not in Python: at 200,000 files a dict of
     # the manifest and a list of the listing cost the driver ~200 MiB; SQLite pages both through its cache.
@@ -154,6 +153,7 @@ class State:
         return self.db.execute("SELECT count(*) FROM files WHERE substr(raw_path, 1, ?) = ?",
                                (len(prefix), prefix)).fetchone()[0]
 
+    # -- files -------------------------------------------------------------
     def article_files(self) -> Iterator[tuple[str, str, str, str]]:
         """(raw_path, source, date, parser_version) of every article file."""
         yield from self.db.execute(f"SELECT raw_path, source, date, parser_version FROM files WHERE {_ARTICLE}")

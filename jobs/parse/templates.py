@@ -48,7 +48,11 @@ def normalise(paragraph: str) -> str:
 
 
 def paragraph_key(paragraph: str) -> str:
-    return hashlib.sha256(normalise(paragraph).encode("utf-8")).hexdigest()[:16]
+    return _key(normalise(paragraph))
+
+
+def _key(normalised: str) -> str:
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()[:16]
 
 
 def text_hash(paragraph: str) -> str:
@@ -62,9 +66,12 @@ def edges(paragraphs: list[str]) -> list[Edge]:
     found: dict[str, Edge] = {}
     for index, text in enumerate(paragraphs):
         at_start, at_end = index < EDGE_PARAGRAPHS, index >= count - EDGE_PARAGRAPHS
-        if not (at_start or at_end) or not can_be_template(text):
+        if not (at_start or at_end) or len(text) > MAX_CHARS or _FIELD.match(text):
             continue
-        key = paragraph_key(text)
+        normalised = normalise(text)  # once: can_be_template then paragraph_key would do it twice
+        if not normalised:
+            continue
+        key = _key(normalised)
         seen = found.get(key)
         if seen is not None:
             at_start, at_end = at_start or seen.at_start, at_end or seen.at_end
