@@ -45,7 +45,7 @@ QUERIES = {  # name -> SQL over a relation `articles`; {day} and {source} filled
     "count(*)": "SELECT count(*) FROM articles",
     "group by source": "SELECT source, count(*), sum(char_count) FROM articles GROUP BY source ORDER BY source",
     "one source, one day": "SELECT title, published_at FROM articles WHERE source = '{source}' AND date = DATE '{day}'",
-    "one day, all sources": "SELECT source, count(*) FROM articles WHERE date = DATE '{day}' GROUP BY source",
+    "one day, all sources": "SELECT source, count(*) FROM articles WHERE date = DATE '{day}' GROUP BY source ORDER BY source",
     "text LIKE": "SELECT count(*) FROM articles WHERE text LIKE '%数据%'",
 }
 ROW_GROUP_QUERIES = ("count(*)", "one day, all sources", "one source, one day", "text LIKE")

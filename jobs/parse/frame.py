@@ -10,11 +10,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from jobs.parse.record import ArticleRecord
 from schemas.article import ARTICLE_COLUMNS, REJECT_COLUMNS, arrow_schema
 
 # Columns neither parsed nor stamped: derived when rows are grouped by partition (month = month_of(date)),
@@ -23,6 +22,9 @@ DERIVED_FIELDS: tuple[str, ...] = ("month",)
 # In memory, between workers and the writer, the partition key source travels as a column.
 ARTICLE_BATCH_SCHEMA = arrow_schema(ARTICLE_COLUMNS, drop=DERIVED_FIELDS)
 REJECT_BATCH_SCHEMA = arrow_schema(REJECT_COLUMNS)
+
+if TYPE_CHECKING:  # the parser itself is not imported with the tables: a run's driver never parses
+    from jobs.parse.record import ArticleRecord
 
 
 @dataclass(frozen=True, slots=True)
