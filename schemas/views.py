@@ -20,7 +20,7 @@ GLOBS = {
 TABLES_IN_VIEWS = ("articles", "rejects", "runs", "templates")
 # The articles table is a Delta table: its views read the current version's file list, never a glob
 # (a glob also lists files of older versions until vacuum). Written by every commit (jobs/lake/store.py).
-FILE_LIST = "_state/articles_files.parquet"
+FILE_LISTS = "_state/articles_files"  # one list per table version (jobs/lake/paths.py Layout.articles_lists)
 EMPTY_ARTICLES_FILE = "_state/empty/source=_/month=_/empty.parquet"
 
 
@@ -63,11 +63,14 @@ def _file_list_sql() -> str:
     The list always holds one zero-row file, so that a table with no data file yet is an empty view.
     """
     root = f"getvariable('{ROOT_VARIABLE}')"
+    chosen = "getvariable('article_lake_list_file')"
     listed = (f"SELECT list_concat(list({root} || '/articles/' || path ORDER BY path), [{root} || '/{EMPTY_ARTICLES_FILE}'])"
-              f" FROM read_parquet({root} || '/{FILE_LIST}')")
+              f" FROM read_parquet({chosen})")
     union = (f"SELECT coalesce(bool_or(column_set IS DISTINCT FROM {_sql_string(current_fingerprint())}), false)"
-             f" FROM (SELECT NULL::VARCHAR AS column_set WHERE false UNION ALL BY NAME SELECT * FROM read_parquet({root} || '/{FILE_LIST}'))")
-    return (f"SET VARIABLE article_lake_articles_list = CASE WHEN (SELECT count(*) FROM glob({root} || '/{FILE_LIST}')) > 0\n"
+             f" FROM (SELECT NULL::VARCHAR AS column_set WHERE false UNION ALL BY NAME SELECT * FROM read_parquet({chosen}))")
+    # The newest list by name (zero-padded versions); a list is never rewritten, so both reads see one file.
+    return (f"SET VARIABLE article_lake_list_file = (SELECT max(file) FROM glob({root} || '/{FILE_LISTS}/*.parquet'));\n"
+            f"SET VARIABLE article_lake_articles_list = CASE WHEN getvariable('article_lake_list_file') IS NOT NULL\n"
             f"    THEN {_sql_string(listed)}\n"
             f"    ELSE 'SELECT NULL::VARCHAR[]' END;\n"
             f"SET VARIABLE article_lake_articles_files = (FROM query(getvariable('article_lake_articles_list')));\n"
@@ -83,7 +86,7 @@ def empty_view_sql(table: str) -> str:
     return f"SELECT {typed} WHERE false"
 
 
-MISSING_LIST_MESSAGE = ("article-lake: _state/articles_files.parquet (the list of the table's current files that these views"
+MISSING_LIST_MESSAGE = ("article-lake: _state/articles_files/ (the lists of the table's current files that these views"
                         " read) is missing: any run writes it again (articles ingest, a no-op when nothing changed),"
                         " or read articles/ with delta_scan or Polars scan_delta")
 
@@ -140,7 +143,7 @@ def render_views_file(root: str | None = None) -> str:
     header = (
         "-- article-lake views, generated from schemas/article.py by schemas/views.py (do not edit).\n"
         + where +
-        "-- `articles` reads the Delta table's current version, as listed in _state/articles_files.parquet when\n"
+        "-- `articles` reads the Delta table's current version, as listed in _state/articles_files/ (its newest) when\n"
         "-- this file runs: the session keeps seeing that version (its files stay until vacuum); read this file\n"
         "-- again for a newer one. `source` and `month` are always text. A table with no file yet (no rejects,\n"
         "-- no runs, an empty dataset) is an empty view. A filter on `month` (or on `source`) skips files;\n"

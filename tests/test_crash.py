@@ -116,8 +116,8 @@ def assert_readable(out: Path) -> None:
         ids = connection.execute(f"SELECT count(*), count(DISTINCT article_id) FROM read_parquet({[str(f) for f in files]!r},"
                                  f" hive_partitioning = true, hive_types = {{'source': 'VARCHAR', 'month': 'VARCHAR'}})").fetchone()
         assert ids[0] == ids[1], "an article twice in one version"
-    listed = Layout(out).articles_files
-    if listed.exists():
+    listed = Layout(out).current_articles_list()
+    if listed is not None:
         for (path,) in connection.execute(f"SELECT path FROM read_parquet('{listed}')").fetchall():
             connection.execute(f"SELECT count(*) FROM read_parquet('{out / 'articles' / path}')").fetchall()
     if (out / "rejects").exists():

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from helpers_cli import invoke
 from helpers_pipeline import article_text, run_ingest, write_raw
 from jobs.analyst.query import connect
+from jobs.lake.paths import Layout
 from jobs.lake.store import write_file_list
 from jobs.lake.table import ArticlesTable, DataFile, file_stats
 from schemas.article import ARTICLE_FILE_SCHEMA, SCHEMA_VERSION
@@ -87,8 +88,9 @@ def test_a_file_list_written_before_it_recorded_column_sets_makes_the_views_unio
     raw, out = tmp_path / "raw", tmp_path / "out"
     write_raw(raw, "a/1.md", article_text("一", "2022-08-02 10:00:00", author="新浪财经"))
     run_ingest(raw, out)
-    listed = pq.read_table(out / "_state" / "articles_files.parquet")
-    pq.write_table(listed.drop_columns(["column_set"]), out / "_state" / "articles_files.parquet")
+    current = Layout(out).current_articles_list()
+    listed = pq.read_table(current)
+    pq.write_table(listed.drop_columns(["column_set"]), current)
     connection = duckdb.connect()
     connection.execute("SET VARIABLE article_lake_root = ?", [str(out)])
     connection.execute(VIEWS_FILE.read_text(encoding="utf-8"))

@@ -11,6 +11,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from jobs.lake.paths import Layout
 from helpers_cli import invoke
 from helpers_pipeline import copy_samples, write_raw
 from schemas.views import VIEWS_FILE
@@ -175,8 +176,8 @@ def test_articles_between_reads_only_the_months_of_its_range_and_a_date_filter_a
     day, month, in_month = connection.execute(
         "SELECT max(date), strftime(max(date), '%Y-%m'), count(DISTINCT source) FILTER (WHERE month = strftime(DATE '2022-07-30', '%Y-%m'))"
         " FROM articles WHERE month = '2022-07'").fetchone()
-    files_of_month = connection.execute("SELECT count(*) FROM read_parquet(? || '/_state/articles_files.parquet') WHERE month = ?",
-                                        [str(out), month]).fetchone()[0]
+    files_of_month = connection.execute("SELECT count(*) FROM read_parquet(?) WHERE month = ?",
+                                        [str(Layout(out).current_articles_list()), month]).fetchone()[0]
     total = len(current_article_files(out)) + 1
     assert 1 <= files_of_month < total - 1
     expected = connection.execute("SELECT count(*) FROM articles WHERE date = ?", [day]).fetchone()[0]
@@ -196,7 +197,7 @@ def test_a_dataset_copied_without_its_state_names_the_repair_instead_of_reading_
     connection.execute("SET VARIABLE article_lake_root = ?", [str(copy)])
     connection.execute(VIEWS_FILE.read_text(encoding="utf-8"))
     assert connection.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
-    with pytest.raises(duckdb.Error, match="articles_files.parquet .* is missing: any run writes it again"):
+    with pytest.raises(duckdb.Error, match="articles_files/ .* is missing: any run writes it again"):
         connection.execute("SELECT count(*) FROM articles").fetchone()
     assert {name for name, *_ in connection.execute("DESCRIBE articles").fetchall()} >= {"article_id", "date", "month"}
     assert invoke("ingest", "--raw-dir", str(tmp_path / "raw"), "--out-dir", str(copy), "--workers", "1").exit_code == 0

@@ -6,13 +6,14 @@
   OUT/rejects/part-0.parquet                               every current reject (one file, replaced whole)
   OUT/templates/part-0.parquet                             every source's learned template (one file, replaced whole)
   OUT/_state/manifest.sqlite, runs.parquet, lock           manifest, run log, lock
-  OUT/_state/articles_files.parquet                        the current version's data files (for DuckDB's views)
+  OUT/_state/articles_files/<version>.parquet              each version's data files (for DuckDB's views; the newest is current)
   OUT/_staging/<run_id>/                                   a run's map fragments (outside every table)
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,8 +122,30 @@ class Layout:
         return self.state / "lock"
 
     @property
-    def articles_files(self) -> Path:
-        """The current version's data files, relative to `articles/` (what DuckDB's views read)."""
+    def articles_lists(self) -> Path:
+        """The views' file lists, one file per table version, never rewritten once there.
+
+        DuckDB opens a Parquet path more than once per read (footer, then data), so a list replaced in place,
+        even by an atomic rename, can be read half old and half new ("Prefetch registered for bytes outside
+        file", "TProtocolException: Invalid data"); a new version is a new name instead.
+        """
+        return self.state / "articles_files"
+
+    def articles_list(self, version: int) -> Path:
+        """The list of `version`'s data files, relative to `articles/` (zero-padded: the newest sorts last)."""
+        return self.articles_lists / f"{version:020d}.parquet"
+
+    def current_articles_list(self) -> Path | None:
+        """The newest list (the one the views read), or None."""
+        try:
+            names = sorted(n for n in os.listdir(self.articles_lists) if n.endswith(".parquet") and not n.startswith("."))
+        except OSError:
+            return None
+        return self.articles_lists / names[-1] if names else None
+
+    @property
+    def legacy_articles_files(self) -> Path:
+        """The single list file earlier code replaced in place; removed by the next list written."""
         return self.state / "articles_files.parquet"
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -34,7 +35,8 @@ def encode_options(rows: int, table_name: str = "articles") -> tuple[int, str, l
 
 
 def write_file_list(layout: Layout, version: int, files: list) -> None:
-    """The current version's data files for DuckDB's views (`_state/articles_files.parquet`), replaced whole.
+    """The current version's data files for DuckDB's views: a new file `_state/articles_files/<version>.parquet`
+    (Layout.articles_lists says why a list is never rewritten); older lists go after a grace period.
 
     Readers of the views read this list once, when the views file runs, and then only files it names:
     a version's files stay on disk until vacuum, so such a reader sees one version however long it runs.
@@ -50,10 +52,39 @@ def write_file_list(layout: Layout, version: int, files: list) -> None:
     if not layout.empty_articles_file.exists():
         layout.empty_articles_file.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(ARTICLE_FILE_SCHEMA.empty_table(), layout.empty_articles_file)
-    temporary = layout.articles_files.with_name(f".{layout.articles_files.name}.{os.getpid()}.tmp")
-    layout.state.mkdir(parents=True, exist_ok=True)
+    target = layout.articles_list(version)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    layout.articles_lists.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, temporary)
-    os.replace(temporary, layout.articles_files)
+    os.replace(temporary, target)
+    _drop_old_lists(layout, keep=target)
+
+
+KEEP_LISTS = 3  # the newest lists stay whatever their age
+LIST_GRACE_SECONDS = 600  # and any younger than this: a reader picks the newest, then opens it
+
+
+def _drop_old_lists(layout: Layout, keep: Path) -> None:
+    """Remove the lists of older versions (and temporaries of killed writers), except the newest few and the
+    recent ones, and the single list file of earlier code. A reader holds a list only between choosing it
+    and opening it; its version's data files are what it then reads, and those stay until vacuum."""
+    try:
+        entries = sorted(os.scandir(layout.articles_lists), key=lambda entry: entry.name)
+    except OSError:
+        return
+    lists = [e for e in entries if e.name.endswith(".parquet") and not e.name.startswith(".")]
+    old = [e for e in entries if e.name.startswith(".")] + lists[:-KEEP_LISTS]
+    horizon = time.time() - LIST_GRACE_SECONDS
+    for entry in old:
+        try:
+            if entry.path != str(keep) and entry.stat(follow_symlinks=False).st_mtime < horizon:
+                os.unlink(entry.path)
+        except OSError:
+            pass  # gone already, or not ours to remove: the next run tries again
+    try:
+        os.unlink(layout.legacy_articles_files)
+    except OSError:
+        pass
 
 
 def _columns_of(layout: Layout, relatives: list[str]) -> list[str | None]:
@@ -62,9 +93,9 @@ def _columns_of(layout: Layout, relatives: list[str]) -> list[str | None]:
     when some file lacks a column of today's schema (a file written before the column existed)."""
     from schemas.views import columns_fingerprint
     try:
-        previous = pq.read_table(layout.articles_files, columns=["path", "column_set"]).to_pydict()
+        previous = pq.read_table(layout.current_articles_list(), columns=["path", "column_set"]).to_pydict()
         known = dict(zip(previous["path"], previous["column_set"]))
-    except (OSError, KeyError, pa.ArrowException):
+    except (OSError, KeyError, TypeError, pa.ArrowException):  # TypeError: no list yet
         known = {}
     found = []
     for relative in relatives:
@@ -79,8 +110,11 @@ def _columns_of(layout: Layout, relatives: list[str]) -> list[str | None]:
 
 def file_list_version(layout: Layout) -> int | None:
     """The version the views' file list describes; None when there is none (or it is unreadable)."""
+    current = layout.current_articles_list()
+    if current is None:
+        return None
     try:
-        versions = pq.read_table(layout.articles_files, columns=["version"]).column("version")
+        versions = pq.read_table(current, columns=["version"]).column("version")
     except (OSError, pa.ArrowException):
         return None
     return versions[0].as_py() if len(versions) else -1
