@@ -268,19 +268,24 @@ class State:
         selected = ", ".join("?" if n in ("parser_version", "updated_at") else n for n in names)
         with self._transaction():
             sources = self.changed_sources(run_id) | (self.article_sources() if every_source else set())
-            files = self.db.execute("SELECT count(*) FROM pending WHERE run_id=?", (run_id,)).fetchone()[0]
-            self.db.execute("DELETE FROM files WHERE raw_path IN (SELECT raw_path FROM pending WHERE run_id=? AND status=?)",
-                            (run_id, PENDING_FORGET))
-            self.db.execute("UPDATE files SET size=p.size, mtime_ns=p.mtime_ns FROM pending p"
-                            " WHERE p.raw_path = files.raw_path AND p.run_id=? AND p.status=?",
-                            (run_id, FileStatus.UNCHANGED.value))
+            statuses = dict(self.db.execute("SELECT status, count(*) FROM pending WHERE run_id=? GROUP BY status",
+                                            (run_id,)))
+            files = sum(statuses.values())
+            # Each statement below scans the run's pending rows: skipped when no row has its status.
+            if statuses.get(PENDING_FORGET):
+                self.db.execute("DELETE FROM files WHERE raw_path IN (SELECT raw_path FROM pending WHERE run_id=? AND status=?)",
+                                (run_id, PENDING_FORGET))
+            if statuses.get(FileStatus.UNCHANGED.value):
+                self.db.execute("UPDATE files SET size=p.size, mtime_ns=p.mtime_ns FROM pending p"
+                                " WHERE p.raw_path = files.raw_path AND p.run_id=? AND p.status=?",
+                                (run_id, FileStatus.UNCHANGED.value))
             self.db.execute(f"INSERT OR REPLACE INTO files ({', '.join(names)}) SELECT {selected} FROM pending"
                             " WHERE run_id=? AND status IN (?, ?)",
                             (parser_version, when.isoformat(), run_id, FileStatus.ARTICLE.value, FileStatus.REJECT.value))
             self.db.execute("INSERT OR IGNORE INTO edge_texts SELECT source, text_hash, key, text FROM pending_edge_texts"
                             " WHERE run_id=?", (run_id,))
             for table in _IN_FLIGHT:
-                self.db.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
+                self._delete_run(table, run_id)
             if sources and not self.edges_missing():  # (a run of an old manifest rolled forward: seeded next)
                 learned, unused = self._learn(None, sources, threshold or (lambda n: 0))
                 self.db.executemany("DELETE FROM edge_texts WHERE source=? AND text_hash=?", unused)
@@ -297,11 +302,13 @@ class State:
     # -- templates (jobs/parse/templates.py) -------------------------------
     def changed_sources(self, run_id: str) -> set[str]:
         """Sources whose articles this run adds, changes or takes away: their templates may change."""
-        rows = self.db.execute(
-            "SELECT source FROM pending WHERE run_id=? AND status=? UNION SELECT f.source FROM pending p"
-            f" JOIN files f ON f.raw_path = p.raw_path WHERE p.run_id=? AND p.status != ? AND f.{_ARTICLE}",
-            (run_id, FileStatus.ARTICLE.value, run_id, FileStatus.UNCHANGED.value))
-        return {row[0] for row in rows}
+        # Two DISTINCTs, not one UNION: a UNION keeps a temporary index of every row (0.9 s at 200,000).
+        added = self.db.execute("SELECT DISTINCT source FROM pending WHERE run_id=? AND status=?",
+                                (run_id, FileStatus.ARTICLE.value))
+        superseded = self.db.execute(
+            f"SELECT DISTINCT f.source FROM pending p JOIN files f ON f.raw_path = p.raw_path"
+            f" WHERE p.run_id=? AND p.status != ? AND f.{_ARTICLE}", (run_id, FileStatus.UNCHANGED.value))
+        return {row[0] for row in added} | {row[0] for row in superseded}
 
     def templates_after(self, run_id: str | None, sources: Iterable[str], threshold: Threshold) -> dict[str, dict[str, tuple]]:
         """Per source, {key: (source, key, text, articles, source_articles, first_seen, last_seen)} of its
@@ -439,6 +446,16 @@ class State:
     # -- helpers -----------------------------------------------------------
     def _transaction(self):
         return _Transaction(self.db)
+
+    def _delete_run(self, table: str, run_id: str) -> None:
+        """A run's in-flight rows out of `table`; when they are all it holds (the usual case: one run at a time),
+        a DELETE without WHERE, which SQLite does by dropping the pages instead of visiting every row."""
+        others = self.db.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE run_id < ?)"
+                                 f" OR EXISTS (SELECT 1 FROM {table} WHERE run_id > ?)", (run_id, run_id)).fetchone()[0]
+        if others:
+            self.db.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
+        else:
+            self.db.execute(f"DELETE FROM {table}")
 
     def _delete_in(self, sql: str, values: list[str]) -> None:
         for start in range(0, len(values), 500):
