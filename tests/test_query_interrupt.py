@@ -9,6 +9,7 @@ import pty
 import select
 import signal
 import subprocess
+import sys
 import termios
 import time
 from pathlib import Path
@@ -159,3 +160,27 @@ def test_ctrl_c_at_the_prompt_cancels_the_query_and_the_prompt_goes_on(dataset):
         assert terminal.process.wait(timeout=30) == 0
     finally:
         terminal.close()
+
+
+# DuckDB executing in the main thread (opening the table's snapshot does) takes SIGINT itself and raises
+# `RuntimeError: Query interrupted`; CI once sent the signal just then, and the query died with a traceback.
+_SIGINT_DURING_DUCKDB = """
+import os, signal, threading
+import duckdb
+from jobs.analyst.output import _interruptible
+from jobs.errors import ArticleLakeError
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell's background job
+connection = duckdb.connect()
+threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+try:
+    with _interruptible():
+        connection.execute("SELECT count(*) FROM range(10000000000)").fetchall()
+except ArticleLakeError as error:
+    print(type(error).__name__, error.exit_code)
+"""
+
+
+def test_sigint_while_duckdb_runs_in_the_main_thread_is_an_interruption():
+    done = subprocess.run([sys.executable, "-c", _SIGINT_DURING_DUCKDB], cwd=REPO, env=cli_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "QueryInterrupted 130"), done.stderr

@@ -62,16 +62,26 @@ def run_query(out_dir: Path, sql: str, output_format: str, output: Path | None, 
 
 
 class _interruptible:
-    """SIGINT raises KeyboardInterrupt (even when inherited ignored) and becomes QueryInterrupted."""
+    """SIGINT raises KeyboardInterrupt (even when inherited ignored) and becomes QueryInterrupted.
+
+    A SIGINT that lands while DuckDB executes in this thread is taken by DuckDB, which stops and raises its
+    own `RuntimeError: Query interrupted` instead: any error after a SIGINT is the interruption.
+    """
 
     def __enter__(self) -> None:
         self.in_main = threading.current_thread() is threading.main_thread()
-        self.previous = signal.signal(signal.SIGINT, signal.default_int_handler) if self.in_main else None
+        self.interrupted = False
+
+        def interrupt(signum, frame):
+            self.interrupted = True
+            raise KeyboardInterrupt
+
+        self.previous = signal.signal(signal.SIGINT, interrupt) if self.in_main else None
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.in_main:
             signal.signal(signal.SIGINT, self.previous)
-        if exc_type is KeyboardInterrupt:
+        if exc_type is KeyboardInterrupt or (exc_type is not None and self.interrupted):
             raise QueryInterrupted("query interrupted (Ctrl-C)") from None
 
 
