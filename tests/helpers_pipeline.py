@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -195,3 +196,17 @@ def snapshot(out_dir: Path, folders: Iterable[str] = ("articles", "rejects")) ->
 def manifest(out_dir: Path):
     import sqlite3
     return sqlite3.connect(Path(out_dir) / "_state" / "manifest.sqlite")
+
+
+# -- older code --------------------------------------------------------------
+def code_at(commit: str, into: Path, what: str) -> Path:
+    """jobs/ and schemas/ as they were at `commit`, extracted into `into` (PYTHONPATH for a subprocess);
+    skips the test when git or the commit is not there (`what`: the code, for the message)."""
+    import pytest
+    if shutil.which("git") is None or shutil.which("tar") is None:
+        pytest.skip(f"git or tar not found: cannot take {what}")
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "jobs", "schemas"], capture_output=True)
+    if archive.returncode != 0:
+        pytest.skip(f"commit {commit} is not in this clone (shallow?): {archive.stderr.decode(errors='replace')[:200]}")
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from helpers_cli import invoke
-from helpers_pipeline import REPO, article_text, manifest, read_articles, run_ingest, write_raw
+from helpers_pipeline import article_text, code_at, manifest, read_articles, run_ingest, write_raw
 from jobs.lake.manifest import State
 from jobs.parse.templates import paragraph_key
 from jobs.run.events import KILL_AT_VARIABLE
@@ -112,14 +112,7 @@ def test_texts_no_current_article_has_are_deleted_at_the_commit(tmp_path):
 
 @pytest.fixture(scope="module")
 def old_code(tmp_path_factory) -> Path:
-    if shutil.which("git") is None or shutil.which("tar") is None:
-        pytest.skip("git or tar not found: cannot take the code with the per-row edges table")
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", OLD, "jobs", "schemas"], capture_output=True)
-    if archive.returncode != 0:
-        pytest.skip(f"commit {OLD} is not in this clone (shallow?): {archive.stderr.decode(errors='replace')[:200]}")
-    root = tmp_path_factory.mktemp("old-code")
-    subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
-    return root
+    return code_at(OLD, tmp_path_factory.mktemp("old-code"), "the code with the per-row edges table")
 
 
 def old_ingest(old_code: Path, raw: Path, out: Path, kill_at: str | None = None) -> None:

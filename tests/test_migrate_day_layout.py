@@ -24,7 +24,7 @@ import pytest
 
 from jobs.parse.templates import reinsert
 
-from helpers_pipeline import (REPO, article_text, generate_corpus, read_articles, read_rejects, retitle,
+from helpers_pipeline import (REPO, article_text, code_at, generate_corpus, read_articles, read_rejects, retitle,
                               run_ingest, write_raw)
 from jobs.analyst.verify import verify_dataset
 from jobs.run.migrate import migrate_if_needed
@@ -41,14 +41,7 @@ DATA_COLUMNS = [c.name for c in ARTICLE_COLUMNS if c.name != "month" and c.name 
 
 @pytest.fixture(scope="module")
 def old_code(tmp_path_factory) -> Path:
-    if shutil.which("git") is None or shutil.which("tar") is None:
-        pytest.skip("git or tar not found: cannot take the code before the Delta table")
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", OLD, "jobs", "schemas"], capture_output=True)
-    if archive.returncode != 0:
-        pytest.skip(f"commit {OLD} is not in this clone (shallow?): {archive.stderr.decode(errors='replace')[:200]}")
-    root = tmp_path_factory.mktemp("old-code")
-    subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
-    return root
+    return code_at(OLD, tmp_path_factory.mktemp("old-code"), "the code before the Delta table")
 
 
 def old_ingest(old_code: Path, raw: Path, out: Path, log: Path | None = None, **popen) -> subprocess.Popen:
