@@ -130,6 +130,7 @@ class State:
                 " WHERE s.article_id IN (SELECT f.article_id FROM temp.work w JOIN main.files f"
                 "   ON f.raw_path = w.raw_path WHERE w.known AND f.status = :article)"
                 " AND s.raw_path NOT IN (SELECT raw_path FROM temp.work) ORDER BY s.raw_path", marks)
+            self.db.execute("DROP TABLE temp.listing")  # compared: only the work is read from here on
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
